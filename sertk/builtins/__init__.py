@@ -1,0 +1,1 @@
+"""Components shipped with sertk, registered by the core as an ordinary plugin."""

@@ -1,0 +1,3 @@
+"""Built-in analyzers. None ship with the core yet; paper plugins register theirs."""
+
+COMPONENTS: list = []

@@ -1,0 +1,99 @@
+"""Built-in metrics: the standard SER scores for categorical and dimensional heads."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..interfaces import Metric
+
+
+def _per_class_counts(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Labels seen in either array, with true positives, true counts and predicted counts per label."""
+    labels = np.union1d(y_true, y_pred)
+    tp = np.array([np.sum((y_true == c) & (y_pred == c)) for c in labels], dtype=float)
+    n_true = np.array([np.sum(y_true == c) for c in labels], dtype=float)
+    n_pred = np.array([np.sum(y_pred == c) for c in labels], dtype=float)
+    return labels, tp, n_true, n_pred
+
+
+class UnweightedAverageRecall(Metric):
+    """Unweighted average recall (UA): the mean per-class recall over the classes
+    present in ``y_true`` (also called balanced accuracy)."""
+
+    name = "ua"
+    summary = "unweighted average recall: mean per-class recall"
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] = ()) -> float:
+        _, tp, n_true, _ = _per_class_counts(np.asarray(y_true), np.asarray(y_pred))
+        present = n_true > 0
+        return float(np.mean(tp[present] / n_true[present]))
+
+
+class WeightedAccuracy(Metric):
+    """Weighted accuracy (WA): the fraction of correctly classified utterances."""
+
+    name = "wa"
+    summary = "weighted accuracy: fraction of utterances classified correctly"
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] = ()) -> float:
+        return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+
+
+class MacroF1(Metric):
+    """Macro F1: the mean F1 over classes present in ``y_true`` or ``y_pred``
+    (a class never predicted or never true scores 0), as scikit-learn's
+    ``f1_score(average='macro')``."""
+
+    name = "f1"
+    summary = "macro-averaged F1 over classes"
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] = ()) -> float:
+        _, tp, n_true, n_pred = _per_class_counts(np.asarray(y_true), np.asarray(y_pred))
+        return float(np.mean(2 * tp / (n_true + n_pred)))
+
+
+class ConcordanceCorrelation(Metric):
+    """Lin's concordance correlation coefficient (Lin 1989, Biometrics 45(1)),
+    2·cov / (var_t + var_p + (μ_t − μ_p)²) with population (co)variances;
+    0 when both series are constant."""
+
+    name = "ccc"
+    kind = "regression"
+    summary = "Lin's concordance correlation coefficient"
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] = ()) -> float:
+        t, p = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+        cov = np.mean((t - t.mean()) * (p - p.mean()))
+        denominator = t.var() + p.var() + (t.mean() - p.mean()) ** 2
+        return float(2 * cov / denominator) if denominator > 0 else 0.0
+
+
+class PearsonCorrelation(Metric):
+    """Pearson's correlation coefficient; 0 when either series is constant."""
+
+    name = "pearson"
+    kind = "regression"
+    summary = "Pearson correlation coefficient"
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] = ()) -> float:
+        t, p = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+        spread = t.std() * p.std()
+        return float(np.mean((t - t.mean()) * (p - p.mean())) / spread) if spread > 0 else 0.0
+
+
+class RootMeanSquaredError(Metric):
+    """Root mean squared error (lower is better)."""
+
+    name = "rmse"
+    kind = "regression"
+    greater_is_better = False
+    summary = "root mean squared error"
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] = ()) -> float:
+        t, p = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+        return float(np.sqrt(np.mean((t - p) ** 2)))
+
+
+COMPONENTS = [UnweightedAverageRecall, WeightedAccuracy, MacroF1, ConcordanceCorrelation, PearsonCorrelation,
+              RootMeanSquaredError]

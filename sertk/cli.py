@@ -1,0 +1,219 @@
+"""The ``sertk`` command line: run, validate, list, show, corpus info, analyze, tune, predict."""
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Optional
+
+import click
+
+from .errors import SertkError
+from .registry import KINDS, SINGULAR
+
+EXIT_USER_ERROR = 2
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USER_ERROR)
+
+
+def user_errors(fn):
+    """Report user errors as one line with exit status 2, interruptions with 130."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SertkError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            click.echo("interrupted; finished results and caches are intact", err=True)
+            sys.exit(130)
+    return wrapper
+
+
+def _load(entry_points: bool = True):
+    from .plugins import load_plugins
+    from .registry import Registry
+
+    loaded = load_plugins(entry_points=entry_points)
+    for p in loaded.failures:
+        click.echo(f"warning: plugin '{p.name}' ({p.distribution}) failed to load and is skipped: {p.error}", err=True)
+    return loaded, Registry.from_plugins(loaded)
+
+
+def _params(pairs: tuple[str, ...]) -> dict:
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise SertkError(f"--param {pair}: expected KEY=VALUE")
+        key, value = pair.split("=", 1)
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sertk")
+def main():
+    """Speech emotion recognition experiments from YAML recipes."""
+
+
+@main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe value, e.g. train.epochs=3.")
+@click.option("--out", "out_dir", default=None, help="Parent folder of the run directory (default: output.dir).")
+@user_errors
+def run(recipe, overrides, out_dir):
+    """Run RECIPE: extract features, train and evaluate every fold, write reports."""
+    from .engine.run import run_recipe
+    from .recipe import load_recipe
+    from .terminal import RichProgress, out, results_table
+
+    loaded, registry = _load()
+    parsed = load_recipe(recipe, overrides, registry)
+    result = run_recipe(parsed, registry, loaded.plugins, RichProgress(), out_dir)
+    out.print(results_table(result.metrics))
+    out.print(f"results in {result.dir}")
+
+
+@main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@user_errors
+def validate(recipe, overrides):
+    """Check RECIPE (sections, component names, params, types) without running it."""
+    from .recipe import load_recipe
+
+    _, registry = _load()
+    load_recipe(recipe, overrides, registry)
+    click.echo(f"{recipe}: ok")
+
+
+@main.command(name="list")
+@click.argument("kind", required=False, type=click.Choice(KINDS))
+@click.option("--plugins", "show_plugins", is_flag=True, help="List plugins and their versions instead.")
+@user_errors
+def list_(kind, show_plugins):
+    """List registered components (of one KIND) with their plugin and summary."""
+    from .terminal import components_table, out
+
+    loaded, registry = _load()
+    if show_plugins:
+        rows = [(p.name, p.distribution, p.version, "failed: " + p.error if p.error else "ok") for p in loaded.plugins]
+        out.print(components_table(rows, ("plugin", "distribution", "version", "status"), "Plugins"))
+        return
+    rows = [(SINGULAR[e.kind], e.name, e.plugin, loaded.info(e.plugin).version, e.summary)
+            for e in registry.entries(kind)]
+    out.print(components_table(rows, ("kind", "name", "plugin", "version", "summary"), "Components"))
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("name")
+@user_errors
+def show(kind, name):
+    """Show a component's parameters, defaults and documentation."""
+    import inspect
+
+    from .registry import constructor_params
+    from .terminal import components_table, out
+
+    _, registry = _load()
+    entry = registry.entry(kind, name, "name")
+    out.print(f"[bold]{SINGULAR[kind]} {entry.name}[/bold]  (plugin {entry.plugin}, "
+              f"{entry.cls.__module__}.{entry.cls.__name__})")
+    out.print(inspect.cleandoc(entry.cls.__doc__ or entry.summary))
+    rows = [(p.name, _annotation(p.annotation), "required" if p.required else repr(p.default))
+            for p in constructor_params(entry.cls)]
+    if rows:
+        out.print(components_table(rows, ("param", "type", "default"), "Parameters"))
+    else:
+        out.print("no parameters")
+
+
+def _annotation(ann) -> str:
+    import inspect
+
+    if ann is inspect.Parameter.empty:
+        return ""
+    return getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
+
+
+@main.group()
+def corpus():
+    """Inspect corpora."""
+
+
+@corpus.command()
+@click.argument("name")
+@click.option("--root", default=None, help="The corpus folder (its root param).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Another corpus param.")
+@user_errors
+def info(name, root, params):
+    """Counts of utterances, speakers, classes and partitions, and total duration."""
+    from .corpora.info import corpus_summary
+    from .terminal import out
+
+    _, registry = _load()
+    spec = {"name": name, "params": {**({"root": root} if root else {}), **_params(params)}}
+    built = registry.build("corpora", spec, "corpus")
+    utterances = built.utterances()
+    if getattr(built, "report", ""):
+        click.echo(built.report, err=True)
+    _print_summary(out, name, corpus_summary(utterances))
+
+
+def _print_summary(console, name: str, summary: dict) -> None:
+    from .terminal import components_table
+
+    console.print(f"[bold]{name}[/bold]: {summary['utterances']} utterances, {summary['speakers']} speakers, "
+                  f"{summary['classes']} classes, {summary['duration_s'] / 3600:.2f} h")
+    for title in ("per_class", "per_speaker", "per_partition"):
+        counts = summary.get(title) or {}
+        if counts:
+            rows = [(str(k), str(v)) for k, v in counts.items()]
+            console.print(components_table(rows, (title.split("_")[1], "utterances"), title.replace("_", " ")))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("analyzer")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE")
+@user_errors
+def analyze(run_dir, analyzer, params):
+    """Run ANALYZER on a finished run; its outputs go to RUN_DIR/analysis/ANALYZER."""
+    from .engine.trained import TrainedRun
+    from .terminal import RichProgress, out
+
+    _, registry = _load()
+    trained = TrainedRun(run_dir, registry, RichProgress())
+    summary = trained.analyze({"name": analyzer, "params": _params(params)}, "analyzer")
+    for key, value in summary.items():
+        if not isinstance(value, (dict, list)):
+            out.print(f"{key}: {value}")
+    out.print(f"results in {trained.analysis_dir(analyzer)}")
+
+
+@main.command()
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--trials", type=int, default=None, help="Number of trials (default: tune.trials).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--out", "out_dir", default=None, help="Tuning folder (default: output.dir/<recipe>-tune).")
+@user_errors
+def tune(recipe, trials, overrides, out_dir):
+    """Search the recipe's ``tune.space`` with hyperopt TPE; resumable; writes the best recipe."""
+    from .engine.tune import tune_recipe
+    from .recipe import load_recipe
+    from .terminal import RichProgress, out
+
+    loaded, registry = _load()
+    parsed = load_recipe(recipe, overrides, registry)
+    result = tune_recipe(parsed, registry, loaded.plugins, RichProgress(), trials=trials, out_dir=out_dir)
+    out.print(f"best {result.metric} {result.best_score:.4f} after {result.n_trials} trials: {result.best_params}")
+    out.print(f"best recipe: {result.best_recipe}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,93 @@
+"""What a loaded corpus holds: counts per class, speaker and partition, and its duration.
+
+Durations come from the audio files' headers (``soundfile.info``), so no audio
+is decoded.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..interfaces import Utterance
+
+
+def corpus_summary(utterances: Sequence[Utterance]) -> dict[str, Any]:
+    """Counts and totals of a list of utterances, as plain data."""
+    classes: dict[str, Counter] = {}
+    dimensions: dict[str, list[float]] = {}
+    for utt in utterances:
+        for key, value in utt.labels.items():
+            if isinstance(value, str):
+                classes.setdefault(key, Counter())[value] += 1
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                dimensions.setdefault(key, []).append(float(value))
+    seconds, unreadable = _duration(utterances)
+    return {
+        "utterances": len(utterances),
+        "speakers": len({u.speaker for u in utterances}),
+        "classes": {key: dict(sorted(counts.items())) for key, counts in sorted(classes.items())},
+        "dimensions": {key: {"mean": float(np.mean(v)), "min": float(np.min(v)), "max": float(np.max(v))}
+                       for key, v in sorted(dimensions.items())},
+        "contours": sorted({key for u in utterances for key in u.contours}),
+        "transcribed": sum(1 for u in utterances if u.transcript),
+        "per_speaker": dict(sorted(Counter(u.speaker for u in utterances).items())),
+        "per_partition": dict(sorted(Counter(u.partition for u in utterances if u.partition).items())),
+        "per_group": dict(sorted(Counter(u.group for u in utterances if u.group).items())),
+        "duration_s": seconds,
+        "unreadable_audio": unreadable,
+    }
+
+
+def _duration(utterances: Sequence[Utterance]) -> tuple[float, int]:
+    import soundfile as sf
+
+    total, unreadable = 0.0, 0
+    for utt in utterances:
+        if utt.audio is not None and utt.sample_rate:
+            total += len(utt.audio) / utt.sample_rate
+            continue
+        try:
+            total += sf.info(utt.path).duration
+        except (RuntimeError, TypeError, OSError):
+            unreadable += 1
+    return total, unreadable
+
+
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, value) rows for printing as a two-column table."""
+    rows = [("utterances", str(summary["utterances"])), ("speakers", str(summary["speakers"])),
+            ("duration", _hours(summary["duration_s"]))]
+    if summary["unreadable_audio"]:
+        rows.append(("unreadable audio", str(summary["unreadable_audio"])))
+    for key, counts in summary["classes"].items():
+        rows.append((f"{key} ({len(counts)} classes)", _counts(counts)))
+    for key, stats in summary["dimensions"].items():
+        rows.append((key, f"mean {stats['mean']:.3g}, range {stats['min']:.3g} to {stats['max']:.3g}"))
+    if summary["contours"]:
+        rows.append(("contours", ", ".join(summary["contours"])))
+    if summary["transcribed"]:
+        rows.append(("transcribed", str(summary["transcribed"])))
+    rows.append(("per speaker", _counts(summary["per_speaker"])))
+    for name in ("partition", "group"):
+        if summary[f"per_{name}"]:
+            rows.append((f"per {name}", _counts(summary[f"per_{name}"])))
+    return rows
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as aligned plain text, one field per line."""
+    rows = summary_rows(summary)
+    width = max(len(field) for field, _ in rows)
+    return "\n".join(f"{field:<{width}}  {value}" for field, value in rows)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in counts.items())
+
+
+def _hours(seconds: float) -> str:
+    hours, rest = divmod(int(round(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{seconds:.1f} s ({hours}:{minutes:02d}:{secs:02d})"

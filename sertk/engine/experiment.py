@@ -1,0 +1,118 @@
+"""Turn a recipe's corpus and feature sections into extracted, labelled segments."""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ..data.cache import FeatureCache
+from ..data.extract import Extracted, extract_features
+from ..errors import SertkError
+from ..interfaces import FeatureInfo, Head, LabelSpace, Utterance
+from ..progress import Progress, Silent
+from ..recipe import Recipe
+from ..registry import Registry
+
+
+@dataclass
+class Data:
+    """The utterances of a run with their features, one array per segment."""
+
+    utterances: list[Utterance]
+    extracted: Extracted
+    labels: LabelSpace
+    normalize: dict[str, str]
+
+    @property
+    def info(self) -> dict[str, FeatureInfo]:
+        return self.extracted.info
+
+    def segments_of(self, utt_indices: Sequence[int]) -> list[int]:
+        """Segment indices belonging to the given utterances, in order."""
+        wanted = set(utt_indices)
+        return [i for i, s in enumerate(self.extracted.segments) if s.utt_index in wanted]
+
+
+def default_cache_dir() -> Path:
+    """``$SERTK_CACHE`` or ``~/.cache/sertk``."""
+    return Path(os.environ.get("SERTK_CACHE") or Path.home() / ".cache" / "sertk")
+
+
+def load_utterances(recipe: Recipe, registry: Registry, progress: Progress = Silent()) -> list[Utterance]:
+    """Every corpus of the recipe, harmonised to its label set when one is asked for."""
+    from ..labels import harmonise
+
+    utterances: list[Utterance] = []
+    several = len(recipe.corpus) > 1
+    for i, spec in enumerate(recipe.corpus):
+        corpus = registry.build("corpora", spec, f"corpus.{i}" if several else "corpus")
+        found = corpus.utterances()
+        for u in found:
+            u.corpus = u.corpus or corpus.name
+        if getattr(corpus, "report", ""):
+            progress.log(corpus.report)
+        if recipe.data.label_set is not None:
+            found = harmonise(found, corpus.vocabulary, recipe.data.label_set)
+        utterances.extend(found)
+    if not utterances:
+        raise SertkError("the recipe's corpus yields no utterances (after label filtering); check corpus params "
+                         "and data.label_set")
+    return utterances
+
+
+def label_space(utterances: Sequence[Utterance]) -> LabelSpace:
+    """Categorical classes (sorted), numeric dimensions and contours found in the utterances."""
+    categorical: dict[str, set] = {}
+    numeric: set[str] = set()
+    contours: set[str] = set()
+    for u in utterances:
+        for k, v in u.labels.items():
+            if isinstance(v, str):
+                categorical.setdefault(k, set()).add(v)
+            elif v is not None:
+                numeric.add(k)
+        contours.update(u.contours)
+    return LabelSpace({k: tuple(sorted(v)) for k, v in sorted(categorical.items())},
+                      tuple(sorted(numeric)), tuple(sorted(contours)))
+
+
+def prepare_data(recipe: Recipe, registry: Registry, progress: Progress = Silent(),
+                 utterances: Optional[list[Utterance]] = None) -> Data:
+    """Load corpora (unless given), extract every feature (cached) and collect the label space."""
+    if utterances is None:
+        utterances = load_utterances(recipe, registry, progress)
+    features, normalize = [], {}
+    for i, spec in enumerate(recipe.features):
+        feature = registry.build("features", {"name": spec.name, "params": spec.params}, f"features.{i}")
+        features.append((spec.input_key, feature))
+        normalize[spec.input_key] = spec.normalize or feature.normalize
+    cache = FeatureCache(Path(recipe.data.cache_dir) if recipe.data.cache_dir else default_cache_dir() / "features"
+                         if recipe.data.cache else None)
+    extracted = extract_features(utterances, features, recipe.data.sample_rate, recipe.data.segment, cache,
+                                 workers=recipe.data.workers, progress=progress)
+    return Data(utterances, extracted, label_space(utterances), normalize)
+
+
+def usable(utterances: Sequence[Utterance], heads: Sequence[Head]) -> list[int]:
+    """Indices of utterances that carry a label for every head."""
+    def has(u: Utterance, h: Head) -> bool:
+        return h.label_key in (u.contours if h.level == "frame" else u.labels)
+    return [i for i, u in enumerate(utterances) if all(has(u, h) for h in heads)]
+
+
+def class_counts(utterances: Sequence[Utterance], head: Head) -> dict[str, int]:
+    """Utterances per class of a classification head."""
+    counts = Counter(head.classes[head.encode(u.labels[head.label_key])] for u in utterances
+                     if head.label_key in u.labels)
+    return {c: counts.get(c, 0) for c in head.classes}
+
+
+def frame_targets(utt: Utterance, head: Head, n_frames: int, frame_rate: float, start_s: float) -> np.ndarray:
+    """A contour interpolated at the frame times of one segment."""
+    contour = utt.contours[head.label_key]
+    times = start_s + np.arange(n_frames) / frame_rate
+    return np.interp(times, contour.times, contour.values).astype(np.float32)

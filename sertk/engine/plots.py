@@ -1,0 +1,71 @@
+"""Figures of a run: confusion matrices and learning curves (PNG, written atomically).
+
+Figures are drawn on matplotlib's Agg canvas without pyplot, so no display
+and no global backend setting are involved.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from ..atomic import PathLike, atomic_path
+from .trainer import History
+
+
+def _save(fig, path: PathLike) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+
+
+def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: PathLike, title: str = "",
+                   percent: bool = True) -> None:
+    """A confusion matrix (rows = true class), row-normalised to percent by
+    default as in the confusion tables of Zhao et al. 2019 (Tables 3–6), with
+    every cell annotated."""
+    from matplotlib.figure import Figure
+
+    cm = np.asarray(cm, dtype=float)
+    rows = cm.sum(axis=1, keepdims=True)
+    values = np.divide(100 * cm, rows, out=np.zeros_like(cm), where=rows > 0) if percent else cm
+    size = 1.2 + 0.6 * len(classes)
+    fig = Figure(figsize=(size + 1, size))
+    ax = fig.add_subplot()
+    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=100 if percent else max(values.max(), 1))
+    fig.colorbar(image, ax=ax, label="% of true class" if percent else "utterances")
+    ax.set_xticks(range(len(classes)), labels=list(classes), rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), labels=list(classes))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title)
+    threshold = (100 if percent else values.max()) / 2
+    for (i, j), value in np.ndenumerate(values):
+        ax.text(j, i, f"{value:.1f}" if percent else f"{int(value)}", ha="center", va="center", fontsize=8,
+                color="white" if value > threshold else "black")
+    _save(fig, path)
+
+
+def plot_curves(histories: Sequence[Union[History, Mapping[str, Any]]], path: PathLike,
+                names: Optional[Sequence[str]] = None) -> None:
+    """Learning curves per fold: summed training loss and validation score per
+    epoch, with each fold's best epoch marked."""
+    from matplotlib.figure import Figure
+
+    histories = [h if isinstance(h, History) else History.from_dict(h) for h in histories]
+    names = list(names) if names is not None else [f"fold {i + 1}" for i in range(len(histories))]
+    fig = Figure(figsize=(10, 4))
+    loss_ax, score_ax = fig.subplots(1, 2)
+    for history, name in zip(histories, names):
+        epochs = np.arange(1, history.epochs + 1)
+        line, = loss_ax.plot(epochs, [sum(e.values()) for e in history.train_loss], label=name)
+        scores = np.array([np.nan if s is None else s for s in history.val_score], dtype=float)
+        if np.isfinite(scores).any():
+            score_ax.plot(epochs, scores, color=line.get_color(), label=name)
+            if history.best_epoch:
+                score_ax.plot(history.best_epoch, scores[history.best_epoch - 1], "o", color=line.get_color())
+    loss_ax.set(title="training loss", xlabel="epoch", ylabel="loss")
+    score_ax.set(title="validation score (o = best epoch)", xlabel="epoch", ylabel="score")
+    if len(histories) <= 12:
+        loss_ax.legend(fontsize=7)
+    _save(fig, path)

@@ -1,0 +1,96 @@
+"""A finished run, reopened from its directory for analysis and prediction."""
+from __future__ import annotations
+
+import functools
+import json
+import pickle
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..atomic import write_json
+from ..errors import SertkError
+from ..interfaces import Head
+from ..progress import Progress, Silent
+from ..recipe import parse_recipe, read_yaml
+from ..registry import Registry
+from .experiment import Data, prepare_data
+from .rundir import RECIPE_FILE
+from .run import DATA_FILE, FOLDS_FILE, build_model, encoded_targets
+
+
+class TrainedRun:
+    """Models, data and folds of a run directory written by ``sertk run``."""
+
+    def __init__(self, run_dir: Path, registry: Registry, progress: Progress = Silent()):
+        self.dir = Path(run_dir)
+        for name in (RECIPE_FILE, FOLDS_FILE, DATA_FILE):
+            if not (self.dir / name).is_file():
+                raise SertkError(f"{self.dir}: not a finished sertk run (no {name}); pass a folder made by sertk run")
+        self.registry, self.progress = registry, progress
+        self.recipe = parse_recipe(read_yaml(self.dir / RECIPE_FILE), str(self.dir / RECIPE_FILE), registry)
+        self.fold_ids: dict[str, dict[str, list[str]]] = json.loads((self.dir / FOLDS_FILE).read_text())
+        self.heads = [Head(**{**h, "classes": tuple(h["classes"])})
+                      for h in json.loads((self.dir / DATA_FILE).read_text())["heads"]]
+
+    @property
+    def folds(self) -> list[str]:
+        return list(self.fold_ids)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.recipe.data.sample_rate
+
+    @functools.cached_property
+    def data(self) -> Data:
+        """The run's utterances and features (served from the feature cache)."""
+        return prepare_data(self.recipe, self.registry, self.progress)
+
+    def _fold(self, fold: str) -> dict[str, list[str]]:
+        if fold not in self.fold_ids:
+            raise SertkError(f"{self.dir}: no fold '{fold}' (folds: {', '.join(self.fold_ids)})")
+        return self.fold_ids[fold]
+
+    def model(self, fold: str):
+        """The fold's trained model, in evaluation mode on the CPU."""
+        import torch
+
+        self._fold(fold)
+        folder = self.dir / "folds" / fold
+        if (folder / "model.pkl").is_file():
+            return pickle.loads((folder / "model.pkl").read_bytes())
+        model = build_model(self.recipe, self.registry, self.data, self.recipe.train.seed)
+        model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu"))
+        return model.eval()
+
+    def segments(self, fold: str, split: str = "test") -> list[int]:
+        """Segment indices of a fold's split (train, validation or test)."""
+        ids = set(self._fold(fold)[split])
+        utts = [i for i, u in enumerate(self.data.utterances) if u.id in ids]
+        return self.data.segments_of(utts)
+
+    def batches(self, fold: str, split: str = "test", batch_size: int = 8) -> Iterator:
+        """Normalised input batches of a fold's split, as its model saw them."""
+        from ..data.batching import SegmentDataset, make_loader
+        from ..data.normalize import Normalizer
+
+        seg = self.segments(fold, split)
+        data = self.data
+        normalizer = Normalizer.load(self.dir / "folds" / fold / "normalizer.npz")
+        speakers = [data.utterances[data.extracted.segments[i].utt_index].speaker for i in seg]
+        arrays = normalizer.transform({k: [v[i] for i in seg] for k, v in data.extracted.arrays.items()},
+                                      speakers=speakers)
+        ids = [data.extracted.segments[i].id for i in seg]
+        dataset = SegmentDataset(ids, arrays, encoded_targets(data, seg, self.heads))
+        return iter(make_loader(dataset, batch_size, False, 0))
+
+    def analysis_dir(self, name: str) -> Path:
+        path = self.dir / "analysis" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def analyze(self, spec: Any, key: str = "analyzer") -> dict[str, Any]:
+        """Build one analyzer from ``{name, params}`` and run it; its summary is saved as JSON."""
+        analyzer = self.registry.build("analyzers", spec, key)
+        summary = analyzer.analyze(self) or {}
+        write_json(self.analysis_dir(analyzer.name) / "summary.json", summary)
+        return summary

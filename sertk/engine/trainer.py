@@ -1,0 +1,330 @@
+"""Fitting models on mini-batches and pooling their predictions.
+
+:class:`Trainer` runs the epoch loop for :class:`sertk.model.Model` networks
+(the update itself is ``model.training_step``, which plugins may override) and
+the one-call fit of :class:`sertk.model.EstimatorModel` estimators.
+"""
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Optional, Union
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, SertkError
+from ..interfaces import Head
+from ..model import Batch, EstimatorModel, Model
+from ..progress import Progress, Silent
+from .config import TrainConfig
+from .optim import EpochSchedule, build_optimizer
+
+Loader = Iterable[Batch]
+
+
+@dataclass
+class Predictions:
+    """A model's outputs pooled over a loader, in loader order.
+
+    ``outputs[head]`` is (N, C) class probabilities (an estimator's own class
+    scores) or (N,) values for utterance-level heads; frame-level heads are
+    zero-padded to (N, T, C) / (N, T) with ``masks[head]`` (N, T) marking valid
+    frames. ``targets[head]`` holds the encoded targets in the same layout when
+    the loader has them.
+    """
+
+    ids: list[str]
+    outputs: dict[str, np.ndarray]
+    targets: dict[str, np.ndarray] = field(default_factory=dict)
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class History:
+    """Per-epoch record of one fit.
+
+    ``train_loss[e]`` is the mean training loss per head (without the L2
+    penalty), ``val_score[e]`` the validation score (None without validation),
+    ``lr[e]`` the learning rate used in that epoch. ``best_epoch`` (1-based) is
+    the epoch whose weights the model holds after the fit.
+    """
+
+    train_loss: list[dict[str, float]] = field(default_factory=list)
+    val_score: list[Optional[float]] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    best_epoch: Optional[int] = None
+    stopped_early: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "History":
+        return cls(**data)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; an unavailable explicit device fails naming the key."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device", f"{name} requested but CUDA is not available here; use auto or cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("train.device", "mps requested but not available here; use auto or cpu")
+    return device
+
+
+def l2_penalty(model: Model) -> torch.Tensor:
+    """Σ‖w‖² over ``model.penalized_parameters()`` (in float32)."""
+    params = list(model.penalized_parameters())
+    if not params:
+        return torch.zeros(())
+    return sum(p.float().pow(2).sum() for p in params)
+
+
+def collect_targets(loader: Loader, heads: list[Head]) -> dict[str, np.ndarray]:
+    """All encoded training targets per head as 1-D arrays (valid frames only for frame-level heads)."""
+    found: dict[str, list[np.ndarray]] = defaultdict(list)
+    for batch in loader:
+        for head in heads:
+            target = batch.targets[head.name]
+            mask = batch.target_masks.get(head.name)
+            found[head.name].append((target[mask] if mask is not None else target).reshape(-1).cpu().numpy())
+    return {name: np.concatenate(parts) for name, parts in found.items()}
+
+
+def prepare_losses(heads: list[Head], losses: Mapping[str, Any], targets: Mapping[str, np.ndarray]) -> None:
+    """Call ``loss.prepare(head, targets)`` on losses that define it.
+
+    A loss that needs training-set statistics (balanced class weights, say)
+    defines ``prepare``; it receives the head and that head's 1-D encoded
+    training targets before the first update of every fit.
+    """
+    for head in heads:
+        prepare = getattr(losses[head.name], "prepare", None)
+        if prepare is not None:
+            prepare(head, np.asarray(targets[head.name]))
+
+
+def _pad_concat(parts: list[np.ndarray]) -> np.ndarray:
+    """Concatenate (B, T, ...) arrays along B, zero-padding T to the longest."""
+    longest = max(p.shape[1] for p in parts)
+    padded = [np.pad(p, [(0, 0), (0, longest - p.shape[1])] + [(0, 0)] * (p.ndim - 2)) for p in parts]
+    return np.concatenate(padded)
+
+
+def _join(heads: list[Head], parts: Mapping[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
+    frame = {h.name for h in heads if h.level == "frame"}
+    return {name: _pad_concat(p) if name in frame else np.concatenate(p) for name, p in parts.items()}
+
+
+def _stack_inputs(batch: Batch) -> np.ndarray:
+    """Concatenate a batch's utterance-level inputs, in input order, to (B, D)."""
+    for key, tensor in batch.inputs.items():
+        if tensor.ndim != 2:
+            raise SertkError(f"estimator models need utterance-level features, but feature '{key}' is frame-level "
+                             f"(batch shape {tuple(tensor.shape)}); use functionals or a network model")
+    return torch.cat([t.float() for t in batch.inputs.values()], dim=1).cpu().numpy()
+
+
+class Trainer:
+    """Fits models and predicts with them under one :class:`TrainConfig`.
+
+    The engine reports through ``progress`` only: one task per fit, advanced
+    per epoch, with fields ``loss`` (summed training loss) and ``score``.
+    """
+
+    def __init__(self, config: TrainConfig, progress: Optional[Progress] = None) -> None:
+        self.config = config
+        self.progress = progress or Silent()
+        self.device = resolve_device(config.device)
+        self.amp = bool(config.amp) and self.device.type == "cuda"
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, model: Union[Model, EstimatorModel], losses: Mapping[str, Any], train_loader: Loader,
+            val_loader: Optional[Loader] = None, select: Optional[Callable[[Predictions], float]] = None,
+            greater_is_better: bool = True, description: str = "Training",
+            train_targets: Optional[Mapping[str, np.ndarray]] = None) -> History:
+        """Train ``model`` in place and return its :class:`History`.
+
+        With ``val_loader``, the validation score after each epoch is
+        ``select(predictions)`` (oriented by ``greater_is_better``) or, when
+        ``select`` is None, the mean validation loss (lower is better); it
+        drives early stopping, the ``plateau`` schedule and the restore of the
+        best epoch's weights. Without ``val_loader`` every epoch runs and the
+        last weights stay. ``train_targets`` (1-D encoded targets per head)
+        spares a pass over ``train_loader`` when a loss needs ``prepare``.
+        """
+        if isinstance(model, EstimatorModel):
+            return self._fit_estimator(model, train_loader, description)
+        seed_everything(self.config.seed)
+        missing = [h.name for h in model.heads if h.name not in losses]
+        if missing:
+            raise SertkError(f"no loss for model head(s) {missing}; losses are given for {sorted(losses)}")
+        if any(hasattr(losses[h.name], "prepare") for h in model.heads):
+            prepare_losses(model.heads, losses,
+                           train_targets if train_targets is not None else collect_targets(train_loader, model.heads))
+        model.to(self.device)
+        if val_loader is not None and select is None:
+            select, greater_is_better = (lambda _: self.validation_loss(model, losses, val_loader)), False
+        return self._fit_network(model, losses, train_loader, val_loader, select, greater_is_better, description)
+
+    def _fit_network(self, model: Model, losses, train_loader, val_loader, select, greater_is_better,
+                     description) -> History:
+        cfg = self.config
+        optimizer = build_optimizer(model.parameters(), cfg.optimizer)
+        schedule = EpochSchedule(optimizer, cfg.schedule,
+                                 "max" if val_loader is not None and greater_is_better else "min")
+        step = self._step_function(model, optimizer)
+        history = History()
+        best_score, best_state = None, None
+        with self.progress.task(description, total=cfg.epochs) as task:
+            for epoch in range(1, cfg.epochs + 1):
+                lr = schedule.lr
+                train_loss = self._train_epoch(model, losses, train_loader, step)
+                total = sum(train_loss.values())
+                if not math.isfinite(total):
+                    raise SertkError(f"training diverged: loss is {total} in epoch {epoch}; "
+                                     "lower train.optimizer.lr or set train.clip_norm")
+                score = float(select(self.predict(model, val_loader))) if val_loader is not None else None
+                history.train_loss.append(train_loss)
+                history.val_score.append(score)
+                history.lr.append(lr)
+                task.update(loss=total, score=score)
+                task.advance()
+                if score is not None and math.isfinite(score) and (
+                        best_score is None or (score > best_score if greater_is_better else score < best_score)):
+                    best_score, history.best_epoch = score, epoch
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                schedule.step(score if val_loader is not None else total)
+                if (history.best_epoch is not None and epoch - history.best_epoch >= cfg.early_stopping.patience
+                        and epoch >= cfg.early_stopping.min_epochs and epoch < cfg.epochs):
+                    history.stopped_early = True
+                    break
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        else:
+            if val_loader is not None:
+                self.progress.log(f"{description}: the validation score was never finite; keeping the last weights")
+            history.best_epoch = history.epochs
+        return history
+
+    def _autocast(self):
+        return torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.amp)
+
+    def _step_function(self, model: Model, optimizer: torch.optim.Optimizer) -> Callable[[torch.Tensor], None]:
+        """``step(loss)``: add the L2 penalty, backpropagate (scaled under AMP), clip, step, zero the gradients."""
+        cfg = self.config
+        scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+
+        def step(loss: torch.Tensor) -> None:
+            with torch.autocast(device_type=self.device.type, enabled=False):
+                loss = loss.float()
+                if cfg.l2:
+                    loss = loss + cfg.l2 * l2_penalty(model)
+                scaler.scale(loss).backward()
+                if cfg.clip_norm is not None:
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm)
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+
+        return step
+
+    def _train_epoch(self, model: Model, losses, loader: Loader, step) -> dict[str, float]:
+        model.train()
+        sums: dict[str, float] = defaultdict(float)
+        count = 0
+        for batch in loader:
+            batch = batch.to(self.device)
+            with self._autocast():
+                per_head = model.training_step(batch, losses, step)
+            for name, value in per_head.items():
+                sums[name] += float(value) * len(batch.ids)
+            count += len(batch.ids)
+        if count == 0:
+            raise SertkError("the training set of this fold is empty")
+        return {name: value / count for name, value in sums.items()}
+
+    @torch.no_grad()
+    def validation_loss(self, model: Model, losses: Mapping[str, Any], loader: Loader) -> float:
+        """Mean summed head loss over ``loader`` in evaluation mode."""
+        model.eval()
+        total, count = 0.0, 0
+        for batch in loader:
+            batch = batch.to(self.device)
+            with self._autocast():
+                per_head = model.head_losses(model(batch.inputs, batch.lengths), batch, losses)
+            total += float(sum(per_head.values())) * len(batch.ids)
+            count += len(batch.ids)
+        return total / max(count, 1)
+
+    def _fit_estimator(self, model: EstimatorModel, loader: Loader, description: str) -> History:
+        with self.progress.task(description, total=1) as task:
+            data = self._gather(model.heads, loader, lambda batch: {"x": _stack_inputs(batch)})
+            model.fit(data.outputs["x"], data.targets)
+            task.advance()
+        return History(best_epoch=None)
+
+    # ---------------------------------------------------------------- predict
+    def predict(self, model: Union[Model, EstimatorModel], loader: Loader) -> Predictions:
+        """Pooled outputs (softmax probabilities for a network's classification heads) and targets."""
+        if isinstance(model, EstimatorModel):
+            data = self._gather(model.heads, loader, lambda batch: {"x": _stack_inputs(batch)})
+            outputs = model.predict(data.outputs["x"])
+            return Predictions(data.ids, {h.name: np.asarray(outputs[h.name]) for h in model.heads}, data.targets)
+        model.to(self.device)
+        model.eval()
+        with torch.no_grad():
+            return self._gather(model.heads, loader, lambda batch: self._network_outputs(model, batch))
+
+    def _network_outputs(self, model: Model, batch: Batch) -> dict[str, np.ndarray]:
+        batch = batch.to(self.device)
+        with self._autocast():
+            raw = model(batch.inputs, batch.lengths)
+        out = {}
+        for head in model.heads:
+            value = raw[head.name].float()
+            out[head.name] = (value.softmax(-1) if head.kind == "classification" else value).cpu().numpy()
+        return out
+
+    def _gather(self, heads: list[Head], loader: Loader, outputs_of: Callable[[Batch], dict[str, np.ndarray]]
+                ) -> Predictions:
+        """Run ``outputs_of`` over every batch and pool outputs, targets and frame masks."""
+        ids: list[str] = []
+        outputs, targets, masks = defaultdict(list), defaultdict(list), defaultdict(list)
+        batches = 0
+        for batch in loader:
+            batches += 1
+            ids.extend(batch.ids)
+            for name, value in outputs_of(batch).items():
+                outputs[name].append(value)
+            for head in heads:
+                if head.name in batch.targets:
+                    targets[head.name].append(batch.targets[head.name].cpu().numpy())
+                if head.level == "frame" and head.name in outputs:
+                    mask = batch.target_masks.get(head.name)
+                    shape = outputs[head.name][-1].shape[:2]
+                    masks[head.name].append(mask.cpu().numpy().astype(bool) if mask is not None
+                                            else np.ones(shape, dtype=bool))
+        if batches == 0:
+            raise SertkError("nothing to predict: the data loader is empty")
+        complete = {name: parts for name, parts in targets.items() if len(parts) == batches}
+        return Predictions(ids, _join(heads, outputs), _join(heads, complete), _join(heads, masks))

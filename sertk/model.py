@@ -1,0 +1,100 @@
+"""Model interfaces: gradient-trained torch networks and fitted estimators."""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from .interfaces import Component, FeatureInfo, Head, LabelSpace
+
+
+@dataclass
+class Batch:
+    """A padded mini-batch.
+
+    ``inputs[key]`` is (B, T, D) for frame-level features (zero-padded, true
+    lengths in ``lengths[key]``) or (B, D) for utterance-level ones.
+    ``targets[head]`` is (B,) class indices / floats, or (B, T) for frame-level
+    heads with ``target_masks[head]`` marking valid frames.
+    """
+
+    ids: list[str]
+    inputs: dict[str, torch.Tensor]
+    lengths: dict[str, torch.Tensor] = field(default_factory=dict)
+    targets: dict[str, torch.Tensor] = field(default_factory=dict)
+    target_masks: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def to(self, device) -> "Batch":
+        move = lambda d: {k: v.to(device, non_blocking=True) for k, v in d.items()}  # noqa: E731
+        return Batch(self.ids, move(self.inputs), move(self.lengths), move(self.targets), move(self.target_masks))
+
+
+class Model(Component, torch.nn.Module):
+    """A torch network with named output heads.
+
+    Subclasses set ``self.heads`` in ``__init__`` and return ``{head.name:
+    tensor}`` from ``forward``: (B, C) logits for classification, (B,) values
+    for regression, (B, T, C) / (B, T) for frame-level heads.  The engine
+    passes the derived constructor arguments ``inputs`` (feature key →
+    :class:`FeatureInfo`) and ``labels`` (:class:`LabelSpace`) when the
+    constructor accepts them.
+
+    ``training_step`` is the default update (sum of head losses, one optimiser
+    step); a paper that needs another update rule overrides it.
+    """
+
+    heads: list[Head]
+
+    def __init__(self) -> None:
+        torch.nn.Module.__init__(self)
+        self.heads = []
+
+    @abc.abstractmethod
+    def forward(self, inputs: dict[str, torch.Tensor], lengths: Optional[dict[str, torch.Tensor]] = None) -> dict[str, torch.Tensor]:
+        """Outputs per head."""
+
+    def head_losses(self, outputs: dict[str, torch.Tensor], batch: Batch, losses: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Loss per head for one batch."""
+        return {
+            h.name: losses[h.name](outputs[h.name], batch.targets[h.name], batch.target_masks.get(h.name))
+            for h in self.heads
+        }
+
+    def training_step(self, batch: Batch, losses: dict[str, Any], step) -> dict[str, float]:
+        """One update: ``step(loss_tensor)`` backpropagates, clips and steps the
+        optimiser (mixed precision included). Returns per-head loss values."""
+        per_head = self.head_losses(self(batch.inputs, batch.lengths), batch, losses)
+        step(sum(per_head.values()))
+        return {k: float(v.detach()) for k, v in per_head.items()}
+
+    def penalized_parameters(self):
+        """Parameters the L2 weight penalty applies to (weights, not biases or norms)."""
+        return [p for n, p in self.named_parameters() if p.ndim > 1]
+
+
+class EstimatorModel(Component, abc.ABC):
+    """A model fitted in one call (e.g. a linear SVM) rather than by gradient steps.
+
+    Works on utterance-level features concatenated in the order of ``inputs``.
+    """
+
+    heads: list[Head]
+
+    @abc.abstractmethod
+    def fit(self, x: np.ndarray, targets: dict[str, np.ndarray]) -> None:
+        """Fit on (N, D) features and encoded targets per head."""
+
+    @abc.abstractmethod
+    def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """(N, C) class scores (or probabilities) for classification heads, (N,) for regression."""
+
+
+def model_inputs_summary(inputs: dict[str, FeatureInfo]) -> str:
+    """A short human description of the input streams (for errors and logs)."""
+    return ", ".join(f"{k}: {i.level} dim {i.dim}" for k, i in inputs.items())
+
+
+__all__ = ["Batch", "Model", "EstimatorModel", "FeatureInfo", "Head", "LabelSpace", "model_inputs_summary"]

@@ -1,0 +1,289 @@
+"""YAML recipes: safe loading, ``--set`` overrides, validation before any work.
+
+A recipe is a mapping of sections.  Component sections are ``{name, params}``
+mapped to registered classes; ``data``, ``train``, ``tune`` and ``output``
+are typed settings.  Every problem is a one-line :class:`ConfigError` naming
+the key and the closest valid choice.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping, Optional, Union
+
+import yaml
+
+from .data.segment import SegmentPolicy
+from .engine.config import TrainConfig
+from .errors import ConfigError, SertkError, unknown
+from .registry import Registry, type_problem
+
+SECTIONS = ("corpus", "data", "features", "model", "loss", "train", "protocol", "metrics", "analyzers", "tune",
+            "output")
+REQUIRED = ("corpus", "features", "model")
+
+
+@dataclass
+class DataConfig:
+    """How audio becomes model input: sampling rate, segmentation, labels, workers."""
+
+    sample_rate: int = 16000
+    segment: SegmentPolicy = field(default_factory=SegmentPolicy)
+    label_set: Union[str, list[str], None] = None
+    target: str = "emotion"
+    aggregate: Literal["mean", "none"] = "mean"
+    workers: int = 1
+    cache: bool = True
+    cache_dir: Optional[str] = None
+
+    def __post_init__(self):
+        if self.sample_rate <= 0:
+            raise ConfigError("data.sample_rate", f"must be positive, got {self.sample_rate}")
+        if self.workers < 1:
+            raise ConfigError("data.workers", f"must be at least 1, got {self.workers}")
+
+
+@dataclass
+class FeatureSpec:
+    """One feature stream: a registered feature, its params, the input key models see."""
+
+    name: str
+    params: dict = field(default_factory=dict)
+    key: Optional[str] = None
+    normalize: Optional[Literal["standard", "speaker", "none"]] = None
+
+    @property
+    def input_key(self) -> str:
+        return self.key or self.name
+
+
+@dataclass
+class TuneConfig:
+    """Hyperparameter search: trials of TPE over ``space`` (dotted recipe keys)."""
+
+    trials: int = 20
+    metric: Optional[str] = None
+    seed: int = 0
+    space: dict = field(default_factory=dict)
+
+
+@dataclass
+class OutputConfig:
+    """Where runs are written: ``dir/name`` (name defaults to recipe stem + time)."""
+
+    dir: str = "runs"
+    name: Optional[str] = None
+
+
+@dataclass
+class Recipe:
+    """A validated recipe. ``raw`` is the resolved mapping written to the run directory."""
+
+    raw: dict
+    source: str
+    corpus: list[dict]
+    data: DataConfig
+    features: list[FeatureSpec]
+    model: dict
+    loss: Optional[dict]
+    train: TrainConfig
+    protocol: dict
+    metrics: list[dict]
+    analyzers: list[dict]
+    tune: TuneConfig
+    output: OutputConfig
+
+    @property
+    def stem(self) -> str:
+        return Path(self.source).stem if self.source else "recipe"
+
+
+# ------------------------------------------------------------------ loading
+def read_yaml(path: Union[str, Path]) -> dict:
+    """Parse a recipe file; syntax errors name the file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SertkError(f"{path}: cannot read recipe ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SertkError(f"{path}{line}: YAML syntax error: {problem}") from None
+    if not isinstance(data, dict):
+        raise SertkError(f"{path}: a recipe must be a mapping of sections ({', '.join(SECTIONS)})")
+    return data
+
+
+def apply_overrides(data: dict, overrides: typing.Iterable[str]) -> dict:
+    """Apply ``key.path=value`` overrides (values parsed as YAML; list items by index)."""
+    data = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise SertkError(f"--set {item}: expected KEY=VALUE, e.g. --set train.epochs=3")
+        key, text = item.split("=", 1)
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        _assign(data, key.strip().split("."), value, key)
+    return data
+
+
+def _assign(node: Any, parts: list[str], value: Any, key: str) -> None:
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, list):
+        if not head.isdigit() or int(head) >= len(node):
+            raise ConfigError(key, f"'{head}' is not an index of this list (0..{len(node) - 1})")
+        index: Any = int(head)
+    elif isinstance(node, dict):
+        index = head
+    else:
+        raise ConfigError(key, f"cannot set '{head}' inside a {type(node).__name__}")
+    if not rest:
+        node[index] = value
+        return
+    if isinstance(node, dict) and not isinstance(node.get(index), (dict, list)):
+        node[index] = {}
+    _assign(node[index], rest, value, key)
+
+
+def load_recipe(path: Union[str, Path], overrides: typing.Iterable[str] = (), registry: Optional[Registry] = None) -> Recipe:
+    """Read, override and validate a recipe file."""
+    raw = apply_overrides(read_yaml(path), overrides)
+    return parse_recipe(raw, str(path), registry)
+
+
+def parse_recipe(raw: dict, source: str = "", registry: Optional[Registry] = None) -> Recipe:
+    """Validate a recipe mapping; with a registry, component names and params too."""
+    for section in raw:
+        if section not in SECTIONS:
+            raise ConfigError(str(section), unknown("section", section, SECTIONS), source)
+    for section in REQUIRED:
+        if raw.get(section) is None:
+            raise ConfigError(section, "missing required section", source)
+    try:
+        recipe = Recipe(
+            raw=raw,
+            source=source,
+            corpus=_spec_list(raw["corpus"], "corpus"),
+            data=from_mapping(DataConfig, raw.get("data") or {}, "data"),
+            features=[from_mapping(FeatureSpec, f, f"features.{i}") for i, f in
+                      enumerate(_as_list(raw["features"], "features"))],
+            model=_spec(raw["model"], "model"),
+            loss=_spec(raw["loss"], "loss") if raw.get("loss") is not None else None,
+            train=from_mapping(TrainConfig, raw.get("train") or {}, "train"),
+            protocol=_spec(raw.get("protocol") or {"name": "loso"}, "protocol"),
+            metrics=_spec_list(raw.get("metrics") or ["ua", "wa", "f1"], "metrics"),
+            analyzers=_spec_list(raw.get("analyzers") or [], "analyzers"),
+            tune=from_mapping(TuneConfig, raw.get("tune") or {}, "tune"),
+            output=from_mapping(OutputConfig, raw.get("output") or {}, "output"),
+        )
+        keys = [f.input_key for f in recipe.features]
+        for i, k in enumerate(keys):
+            if keys.index(k) != i:
+                raise ConfigError(f"features.{i}.key", f"two features use input key '{k}'; give one a distinct `key`")
+        if registry is not None:
+            check_components(recipe, registry)
+    except ConfigError as exc:
+        if source and not exc.source:
+            raise ConfigError(exc.key, str(exc).split(": ", 1)[1], source) from None
+        raise
+    return recipe
+
+
+def check_components(recipe: Recipe, registry: Registry) -> None:
+    """Every component exists and its params fit its constructor."""
+    for i, spec in enumerate(recipe.corpus):
+        registry.check("corpora", spec, "corpus" if len(recipe.corpus) == 1 else f"corpus.{i}")
+    for i, f in enumerate(recipe.features):
+        registry.check("features", {"name": f.name, "params": f.params}, f"features.{i}")
+    registry.check("models", recipe.model, "model")
+    if recipe.loss is not None:
+        registry.check("losses", recipe.loss, "loss")
+    registry.check("protocols", recipe.protocol, "protocol")
+    for i, spec in enumerate(recipe.metrics):
+        registry.check("metrics", spec, f"metrics.{i}")
+    for i, spec in enumerate(recipe.analyzers):
+        registry.check("analyzers", spec, f"analyzers.{i}")
+    metric_names = [m["name"] for m in recipe.metrics]
+    for key, name in (("train.early_stopping.metric", recipe.train.early_stopping.metric),
+                      ("tune.metric", recipe.tune.metric)):
+        if name is not None and name not in metric_names:
+            raise ConfigError(key, unknown("metric (it must be listed under `metrics`)", name, metric_names))
+
+
+def _as_list(value: Any, key: str) -> list:
+    if isinstance(value, list):
+        if not value:
+            raise ConfigError(key, "is empty; give at least one entry")
+        return value
+    return [value]
+
+
+def _spec(value: Any, key: str) -> dict:
+    if isinstance(value, str):
+        return {"name": value, "params": {}}
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, f"expected {{name, params}}, got {type(value).__name__}")
+    return {"name": value.get("name"), "params": dict(value.get("params") or {}),
+            **{k: v for k, v in value.items() if k not in ("name", "params")}}
+
+
+def _spec_list(value: Any, key: str) -> list[dict]:
+    if isinstance(value, list):
+        return [_spec(v, f"{key}.{i}") for i, v in enumerate(value)]
+    return [_spec(value, key)]
+
+
+def from_mapping(cls: type, data: Any, key: str) -> Any:
+    """Build a settings dataclass from a mapping, checking keys and simple types."""
+    if dataclasses.is_dataclass(data):
+        return data
+    if isinstance(data, str) and cls is FeatureSpec:
+        data = {"name": data}
+    if not isinstance(data, Mapping):
+        raise ConfigError(key, f"expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for name, value in data.items():
+        if name not in fields:
+            raise ConfigError(f"{key}.{name}", unknown("key", name, fields))
+        ann = hints[name]
+        if dataclasses.is_dataclass(ann):
+            kwargs[name] = from_mapping(ann, value if value is not None else {}, f"{key}.{name}")
+            continue
+        problem = type_problem(value, ann)
+        if problem:
+            raise ConfigError(f"{key}.{name}", problem)
+        kwargs[name] = value
+    missing = [n for n, f in fields.items() if n not in kwargs and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ConfigError(f"{key}.{missing[0]}", "is required")
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(key, str(exc)) from None
+
+
+def resolved(recipe: Recipe) -> dict:
+    """The recipe with every default filled in, as written to the run directory."""
+    out = dict(recipe.raw)
+    out["data"] = dataclasses.asdict(recipe.data)
+    out["train"] = dataclasses.asdict(recipe.train)
+    out["tune"] = dataclasses.asdict(recipe.tune)
+    out["output"] = dataclasses.asdict(recipe.output)
+    out["features"] = [dataclasses.asdict(f) for f in recipe.features]
+    out["protocol"] = recipe.protocol
+    out["metrics"] = recipe.metrics
+    return out

@@ -1,0 +1,84 @@
+"""Everything sertk draws on the terminal: rich progress bars and result tables."""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator, Optional
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console(stderr=True)
+out = Console()
+
+
+class RichTask:
+    def __init__(self, progress: Progress, task_id):
+        self._progress, self._id = progress, task_id
+
+    def advance(self, n: int = 1) -> None:
+        self._progress.advance(self._id, n)
+
+    def update(self, **fields) -> None:
+        info = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in fields.items())
+        self._progress.update(self._id, info=info)
+
+
+class RichProgress:
+    """Nested rich progress bars on stderr; log lines printed above them."""
+
+    def __init__(self, console_: Console = console):
+        self._console = console_
+        self._bars: Optional[Progress] = None
+        self._depth = 0
+
+    @contextlib.contextmanager
+    def task(self, description: str, total: Optional[int]) -> Iterator[RichTask]:
+        if self._bars is None:
+            self._bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+                                  console=self._console, transient=False)
+            self._bars.start()
+        self._depth += 1
+        task_id = self._bars.add_task(description, total=total, info="")
+        try:
+            yield RichTask(self._bars, task_id)
+        finally:
+            self._depth -= 1
+            if self._depth:
+                self._bars.remove_task(task_id)
+            else:
+                self._bars.stop()
+                self._bars = None
+
+    def log(self, message: str) -> None:
+        (self._bars.console if self._bars else self._console).print(f"[dim]{message}[/dim]", highlight=False)
+
+
+def fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def results_table(summary: dict) -> Table:
+    """One row per head and metric: pooled figure with 95% CI, mean ± std over folds, baselines."""
+    table = Table(title=f"Results over {len(summary['folds'])} fold(s)")
+    for col in ("head", "metric", "pooled", "95% CI", "mean ± std over folds", "random guess", "most frequent"):
+        table.add_column(col, justify="left" if col in ("head", "metric") else "right")
+    for head, h in summary["heads"].items():
+        for metric, value in h["pooled"].items():
+            lo, hi = h["ci95"][metric]
+            over = h["over_folds"][metric]
+            base = h.get("baselines", {})
+            table.add_row(head, metric, fmt(value), f"{lo:.3f}–{hi:.3f}", f"{over['mean']:.4f} ± {over['std']:.4f}",
+                          fmt(base["random_guess"][metric]) if base else "",
+                          fmt(base["most_frequent"][metric]) if base else "")
+    return table
+
+
+def components_table(rows: list[tuple[str, ...]], columns: tuple[str, ...], title: str) -> Table:
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
+    return table

@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+import torch
+
+from sertk.data.batching import SegmentDataset, collate, make_loader
+from sertk.data.normalize import Normalizer
+
+RNG = np.random.default_rng(0)
+
+
+def _dataset(n=5):
+    frames = [RNG.standard_normal((3 + i, 4)).astype(np.float32) for i in range(n)]
+    utt = [RNG.standard_normal(6) for _ in range(n)]
+    targets = {"emotion": [i % 3 for i in range(n)], "arousal": [0.5 * i for i in range(n)],
+               "contour": [np.linspace(0, 1, 2 + i) for i in range(n)]}
+    return SegmentDataset([f"s{i}" for i in range(n)], {"mfcc": frames, "egemaps": utt}, targets)
+
+
+def test_collate_pads_frames_and_stacks_utterance_features():
+    data = _dataset()
+    batch = collate([data[1], data[3]])
+    assert batch.ids == ["s1", "s3"]
+    mfcc = batch.inputs["mfcc"]
+    assert mfcc.shape == (2, 6, 4) and mfcc.dtype == torch.float32
+    assert batch.lengths["mfcc"].tolist() == [4, 6] and batch.lengths["mfcc"].dtype == torch.long
+    np.testing.assert_array_equal(mfcc[0, :4].numpy(), data.arrays["mfcc"][1])
+    assert not mfcc[0, 4:].any()
+    assert batch.inputs["egemaps"].shape == (2, 6) and batch.inputs["egemaps"].dtype == torch.float32
+    assert "egemaps" not in batch.lengths
+
+
+def test_collate_targets_and_masks():
+    data = _dataset()
+    batch = collate([data[0], data[2]])
+    assert batch.targets["emotion"].tolist() == [0, 2] and batch.targets["emotion"].dtype == torch.long
+    assert batch.targets["arousal"].tolist() == [0.0, 1.0] and batch.targets["arousal"].dtype == torch.float32
+    contour = batch.targets["contour"]
+    assert contour.shape == (2, 4) and contour.dtype == torch.float32
+    assert batch.target_masks["contour"].tolist() == [[True, True, False, False], [True] * 4]
+    np.testing.assert_allclose(contour[1].numpy(), np.linspace(0, 1, 4), rtol=1e-6)
+    assert set(batch.target_masks) == {"contour"}
+
+
+def test_loader_shuffles_reproducibly():
+    data = _dataset(10)
+    order = lambda seed, shuffle=True: [i for b in make_loader(data, 3, shuffle, seed) for i in b.ids]  # noqa: E731
+    assert order(1) == order(1) and order(1) != order(2)
+    assert sorted(order(1)) == sorted(data.ids) and order(0, shuffle=False) == data.ids
+    assert [len(b.ids) for b in make_loader(data, 3, False, 0, drop_last=True)] == [3, 3, 3]
+
+
+def test_dataset_rejects_misaligned_lists():
+    with pytest.raises(ValueError, match="'y' has 1 entries for 2 segments"):
+        SegmentDataset(["a", "b"], {"x": [np.zeros(2)] * 2}, {"y": [0]})
+
+
+def test_global_normalizer_uses_training_statistics():
+    train = {"mfcc": [RNG.normal(3, 2, (n, 4)) for n in (5, 7, 9)], "egemaps": [RNG.normal(-1, 5, 3) for _ in range(4)],
+             "raw": [np.ones((10, 1))]}
+    norm = Normalizer().fit(train, ["mfcc", "egemaps"])
+    frames = np.concatenate(train["mfcc"])
+    np.testing.assert_allclose(norm.stats["mfcc"][0], frames.mean(axis=0))
+    np.testing.assert_allclose(norm.stats["mfcc"][1], frames.std(axis=0))
+    np.testing.assert_allclose(norm.stats["egemaps"][0], np.mean(train["egemaps"], axis=0))
+    out = norm.transform(train)
+    normed = np.concatenate(out["mfcc"])
+    np.testing.assert_allclose(normed.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(normed.std(axis=0), 1, atol=1e-5)
+    assert out["raw"] is train["raw"] and out["mfcc"][0].dtype == np.float32
+    test = {"mfcc": [np.full((2, 4), 3.0)], "egemaps": [np.zeros(3)]}
+    expected = (3.0 - frames.mean(axis=0)) / frames.std(axis=0)
+    np.testing.assert_allclose(norm.transform(test)["mfcc"][0], np.stack([expected] * 2), rtol=1e-5)
+    copy = Normalizer.from_state_dict(norm.state_dict())
+    np.testing.assert_array_equal(copy.transform(test)["egemaps"][0], norm.transform(test)["egemaps"][0])
+
+
+def test_constant_dimension_does_not_divide_by_zero():
+    norm = Normalizer().fit({"x": [np.ones((4, 2))]}, ["x"])
+    assert np.isfinite(norm.transform({"x": [np.ones((1, 2))]})["x"][0]).all()
+
+
+def test_speaker_normalizer_uses_each_speakers_own_statistics():
+    arrays = {"x": [RNG.normal(10, 1, 3), RNG.normal(-4, 3, 3), RNG.normal(10, 1, 3), RNG.normal(-4, 3, 3)]}
+    speakers = ["a", "b", "a", "b"]
+    out = Normalizer("speaker").fit({}, ["x"]).transform(arrays, speakers)["x"]
+    for speaker in "ab":
+        own = np.stack([a for a, s in zip(arrays["x"], speakers) if s == speaker])
+        expected = (own - own.mean(axis=0)) / own.std(axis=0)
+        np.testing.assert_allclose(np.stack([o for o, s in zip(out, speakers) if s == speaker]), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="needs the speaker"):
+        Normalizer("speaker").fit({}, ["x"]).transform(arrays)
+    with pytest.raises(ValueError, match="must be one of global, speaker"):
+        Normalizer("corpus")
