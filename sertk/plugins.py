@@ -81,5 +81,6 @@ def load_plugins(entry_points: bool = True, builtins: bool = True) -> LoadedPlug
     except pluggy.PluginValidationError as exc:
         from .errors import PluginError
 
-        raise PluginError(f"plugin '{exc.plugin_name}': {exc}") from None
+        name = loaded.pm.get_name(exc.plugin) or repr(exc.plugin)
+        raise PluginError(f"plugin '{name}': {exc}; fix the hook name in that plugin or uninstall it") from None
     return loaded

@@ -44,6 +44,13 @@ class DataConfig:
             raise ConfigError("data.sample_rate", f"must be positive, got {self.sample_rate}")
         if self.workers < 1:
             raise ConfigError("data.workers", f"must be at least 1, got {self.workers}")
+        if self.label_set is not None:
+            from .labels import resolve_label_set
+
+            try:
+                resolve_label_set(self.label_set)
+            except ValueError as exc:
+                raise ConfigError("data.label_set", str(exc)) from None
 
 
 @dataclass

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, Optional
+from typing import Iterator, Optional
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -20,7 +20,8 @@ class RichTask:
         self._progress.advance(self._id, n)
 
     def update(self, **fields) -> None:
-        info = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in fields.items())
+        info = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                         for k, v in fields.items() if v is not None)
         self._progress.update(self._id, info=info)
 
 
@@ -55,23 +56,20 @@ class RichProgress:
         (self._bars.console if self._bars else self._console).print(f"[dim]{message}[/dim]", highlight=False)
 
 
-def fmt(value: Any) -> str:
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
 def results_table(summary: dict) -> Table:
-    """One row per head and metric: pooled figure with 95% CI, mean ± std over folds, baselines."""
+    """One row per head and metric: pooled figure with its bootstrap 95% CI, mean ± std
+    over folds, and the random-guess / most-frequent-label baselines."""
     table = Table(title=f"Results over {len(summary['folds'])} fold(s)")
-    for col in ("head", "metric", "pooled", "95% CI", "mean ± std over folds", "random guess", "most frequent"):
-        table.add_column(col, justify="left" if col in ("head", "metric") else "right")
+    for col in ("head", "metric", "pooled [95% CI]", "over folds", "chance", "majority"):
+        table.add_column(col, justify="left" if col in ("head", "metric") else "right", no_wrap=True)
     for head, h in summary["heads"].items():
         for metric, value in h["pooled"].items():
             lo, hi = h["ci95"][metric]
             over = h["over_folds"][metric]
             base = h.get("baselines", {})
-            table.add_row(head, metric, fmt(value), f"{lo:.3f}–{hi:.3f}", f"{over['mean']:.4f} ± {over['std']:.4f}",
-                          fmt(base["random_guess"][metric]) if base else "",
-                          fmt(base["most_frequent"][metric]) if base else "")
+            table.add_row(head, metric, f"{value:.3f} [{lo:.3f}, {hi:.3f}]", f"{over['mean']:.3f} ± {over['std']:.3f}",
+                          f"{base['random_guess'][metric]:.3f}" if base else "",
+                          f"{base['most_frequent'][metric]:.3f}" if base else "")
     return table
 
 

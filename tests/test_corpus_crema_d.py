@@ -7,7 +7,8 @@ from tests.fakes.simple import build_crema_d
 
 NAMES = ["1001_DFA_ANG_XX.wav", "1001_IEO_HAP_HI.wav", "1002_TIE_SAD_LO.wav", "1002_IOM_NEU_XX.wav",
          "1003_WSI_FEA_MD.wav", "1003_ITS_DIS_XX.wav", "1004_DFA_XYZ_XX.wav", "bad.wav"]
-DEMOGRAPHICS = "ActorID,Age,Sex,Race,Ethnicity\n1001,51,Male,Caucasian,Not Hispanic\n1002,21,Female,Caucasian,Not Hispanic\n"
+DEMOGRAPHICS = ("ActorID,Age,Sex,Race,Ethnicity\n1001,51,Male,Caucasian,Not Hispanic\n"
+                "1002,21,Female,Caucasian,Not Hispanic\n")
 
 
 def test_labels_speakers_and_demographics(tmp_path):

@@ -11,10 +11,11 @@ from ..interfaces import Utterance
 class Integrity:
     """Counts problems by kind (keeping the first example of each) and notes.
 
-    ``problem("label lines without audio", "Ses01F_impro01_F000")`` counts one
+    ``problem("turns without audio", "Ses01F_impro01_F000")`` counts one
     occurrence; :meth:`summary` turns everything into one line such as
-    ``iemocap: 5531 utterances, 10 speakers; classes: ...; skipped: 3 label
-    lines without audio (first: Ses01F_impro01_F000)``.
+    ``iemocap: 7 utterances, 3 speakers; emotion: anger 1, ...; left out:
+    1 turns without majority agreement; problems: 1 turns without audio
+    (first: Ses01F_impro01_F000)``.
     """
 
     def __init__(self, corpus: str) -> None:
@@ -43,9 +44,6 @@ class Integrity:
 
     def count(self, kind: str) -> int:
         return self._counts[kind]
-
-    def dropped_count(self, reason: str) -> int:
-        return self._dropped[reason]
 
     def fail(self, message: str) -> NoReturn:
         raise SertkError(f"{self.corpus}: {message}")

@@ -35,7 +35,7 @@ class CremaD(LocalCorpus):
     """CREMA-D (Cao et al., IEEE TAC 2014): 91 actors, 6 acted emotions, 7442 clips."""
 
     name = "crema_d"
-    summary = "CREMA-D: 7442 clips of 91 actors, 6 acted emotions; root = folder holding AudioWAV/"
+    summary = "CREMA-D: 7442 clips of 91 actors, 6 acted emotions"
     layout_hint = "the CREMA-D folder holding AudioWAV/"
     vocabulary = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happiness", "NEU": "neutral",
                   "SAD": "sadness"}

@@ -39,7 +39,7 @@ class EmoDB(LocalCorpus):
     """EmoDB (Burkhardt et al., Interspeech 2005): 535 German acted utterances, 7 emotions, 10 speakers."""
 
     name = "emodb"
-    summary = "EmoDB (Berlin): 535 acted German utterances, 7 emotions, 10 speakers; root = folder holding wav/"
+    summary = "EmoDB (Berlin): 535 acted German utterances, 7 emotions, 10 speakers"
     layout_hint = "the EmoDB folder holding wav/"
     # German emotion initials: Wut, Langeweile, Ekel, Angst, Freude, Trauer, Neutral.
     vocabulary = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness", "T": "sadness",

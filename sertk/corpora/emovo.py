@@ -23,7 +23,7 @@ class EMOVO(LocalCorpus):
     """EMOVO (Costantini et al., LREC 2014): 588 Italian acted utterances, 7 emotions, 6 speakers."""
 
     name = "emovo"
-    summary = "EMOVO: 588 Italian acted utterances, 7 emotions, 6 speakers; root = folder holding f1/..m3/"
+    summary = "EMOVO: 588 acted Italian utterances, 7 emotions, 6 speakers"
     layout_hint = "the EMOVO folder holding the speaker folders f1 f2 f3 m1 m2 m3"
     vocabulary = {"dis": "disgust", "gio": "happiness", "neu": "neutral", "pau": "fear", "rab": "anger",
                   "sor": "surprise", "tri": "sadness"}

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Literal, Optional, Union
 
 from ..errors import unknown
-from ..interfaces import Utterance
+from ..interfaces import Utterance, Word
 from ..labels import SHARED
 from ._base import LocalCorpus
 from ._integrity import Integrity
@@ -67,8 +67,7 @@ class IEMOCAP(LocalCorpus):
     """
 
     name = "iemocap"
-    summary = ("IEMOCAP: 10039 dyadic acted turns, 10 speakers; categories, V/A/D, transcripts; "
-               "root = IEMOCAP_full_release")
+    summary = "IEMOCAP: 10039 dyadic acted turns, 10 speakers; categories, V/A/D, transcripts"
     layout_hint = "the IEMOCAP_full_release folder holding Session1..Session5"
     vocabulary = {code: name for code, name in CODES.items() if name}
 
@@ -125,7 +124,8 @@ class IEMOCAP(LocalCorpus):
             check.expect(parsed, FULL_TURNS, "turns")
         return out
 
-    def _dialog(self, folder: Path, session: int, dialog: str, turns: list[Turn], check: Integrity):
+    def _dialog(self, folder: Path, session: int, dialog: str, turns: list[Turn],
+                check: Integrity) -> list[Utterance]:
         improvised = "_impro" in dialog
         if self.improvised_only and not improvised:
             check.dropped("scripted turns", len(turns))
@@ -182,7 +182,7 @@ class IEMOCAP(LocalCorpus):
             return {}
         return parse_transcriptions(path.read_text(encoding="utf-8", errors="replace"))
 
-    def _words(self, folder: Path, dialog: str, utt: str, check: Integrity):
+    def _words(self, folder: Path, dialog: str, utt: str, check: Integrity) -> list[Word]:
         path = folder / "sentences" / "ForcedAlignment" / dialog / f"{utt}.wdseg"
         if not path.is_file():
             check.problem("turns without word alignment", utt)

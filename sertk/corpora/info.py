@@ -13,24 +13,31 @@ import numpy as np
 from ..interfaces import Utterance
 
 
-def corpus_summary(utterances: Sequence[Utterance]) -> dict[str, Any]:
-    """Counts and totals of a list of utterances, as plain data."""
+def corpus_summary(utterances: Sequence[Utterance], key: str = "emotion") -> dict[str, Any]:
+    """Counts and totals of a list of utterances, as plain data.
+
+    ``classes`` and ``per_class`` describe the categorical label ``key``;
+    ``categorical`` holds the counts of every categorical label key.
+    """
     classes: dict[str, Counter] = {}
     dimensions: dict[str, list[float]] = {}
     for utt in utterances:
-        for key, value in utt.labels.items():
+        for name, value in utt.labels.items():
             if isinstance(value, str):
-                classes.setdefault(key, Counter())[value] += 1
+                classes.setdefault(name, Counter())[value] += 1
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                dimensions.setdefault(key, []).append(float(value))
+                dimensions.setdefault(name, []).append(float(value))
     seconds, unreadable = _duration(utterances)
+    per_class = dict(sorted(classes.get(key, Counter()).items()))
     return {
         "utterances": len(utterances),
         "speakers": len({u.speaker for u in utterances}),
-        "classes": {key: dict(sorted(counts.items())) for key, counts in sorted(classes.items())},
-        "dimensions": {key: {"mean": float(np.mean(v)), "min": float(np.min(v)), "max": float(np.max(v))}
-                       for key, v in sorted(dimensions.items())},
-        "contours": sorted({key for u in utterances for key in u.contours}),
+        "classes": len(per_class),
+        "per_class": per_class,
+        "categorical": {name: dict(sorted(counts.items())) for name, counts in sorted(classes.items())},
+        "dimensions": {name: {"mean": float(np.mean(v)), "min": float(np.min(v)), "max": float(np.max(v))}
+                       for name, v in sorted(dimensions.items())},
+        "contours": sorted({name for u in utterances for name in u.contours}),
         "transcribed": sum(1 for u in utterances if u.transcript),
         "per_speaker": dict(sorted(Counter(u.speaker for u in utterances).items())),
         "per_partition": dict(sorted(Counter(u.partition for u in utterances if u.partition).items())),
@@ -61,7 +68,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
             ("duration", _hours(summary["duration_s"]))]
     if summary["unreadable_audio"]:
         rows.append(("unreadable audio", str(summary["unreadable_audio"])))
-    for key, counts in summary["classes"].items():
+    for key, counts in summary["categorical"].items():
         rows.append((f"{key} ({len(counts)} classes)", _counts(counts)))
     for key, stats in summary["dimensions"].items():
         rows.append((key, f"mean {stats['mean']:.3g}, range {stats['min']:.3g} to {stats['max']:.3g}"))

@@ -20,7 +20,7 @@ class LibriSpeech(LocalCorpus):
     """LibriSpeech (Panayotov et al., ICASSP 2015): transcribed read speech, no emotion labels."""
 
     name = "librispeech"
-    summary = "LibriSpeech: read English speech with transcripts (ASR data); root = LibriSpeech/ or one subset"
+    summary = "LibriSpeech: read English speech with transcripts (ASR training data)"
     layout_hint = "the LibriSpeech folder holding subsets such as train-clean-100/ (or one subset folder)"
 
     def __init__(self, root: str, subsets: Optional[list[str]] = None):

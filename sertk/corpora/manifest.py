@@ -25,7 +25,7 @@ class Manifest(LocalCorpus):
     """Utterances listed in a CSV file: path, speaker, label, optional group/partition/dimension columns."""
 
     name = "manifest"
-    summary = "your own data from a CSV (path, speaker, label; optional group, partition, dimensions, text)"
+    summary = "your own data from a CSV: path, speaker, label (+ group, partition, dimensions, text)"
     layout_hint = f"the CSV file (or the folder holding {DEFAULT_FILE})"
     speaker_required: ClassVar[bool] = True
 

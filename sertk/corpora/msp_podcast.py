@@ -26,7 +26,7 @@ class MSPPodcast(LocalCorpus):
     """MSP-Podcast (Lotfian & Busso, IEEE TAC 2019): consensus categories, arousal/valence/dominance 1-7, splits."""
 
     name = "msp_podcast"
-    summary = "MSP-Podcast: podcast speech, 8 categories + A/V/D (1-7), official splits; root = folder holding Audios/"
+    summary = "MSP-Podcast: podcast speech, consensus categories and A/V/D (1-7), official splits"
     layout_hint = "the MSP-Podcast folder holding Audios/ and Labels/labels_consensus.csv"
     vocabulary = {"A": "anger", "S": "sadness", "H": "happiness", "U": "surprise", "F": "fear", "D": "disgust",
                   "C": "contempt", "N": "neutral", "O": "other"}

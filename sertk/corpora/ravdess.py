@@ -28,7 +28,7 @@ class RAVDESS(LocalCorpus):
     """RAVDESS (Livingstone & Russo, PLoS ONE 2018): 24 North-American actors, 8 emotions, speech and song."""
 
     name = "ravdess"
-    summary = "RAVDESS: 24 actors, 8 emotions, speech (1440) and song (1012); root = folder holding Actor_XX/"
+    summary = "RAVDESS: 24 actors, 8 emotions, speech (1440 files) and song (1012)"
     layout_hint = "the folder holding the Actor_01..Actor_24 folders"
     vocabulary = {"01": "neutral", "02": "calm", "03": "happiness", "04": "sadness", "05": "anger", "06": "fear",
                   "07": "disgust", "08": "surprise"}

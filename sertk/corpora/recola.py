@@ -34,7 +34,7 @@ class RECOLA(LocalCorpus):
     """
 
     name = "recola"
-    summary = "RECOLA (AVEC 2016): 5-min recordings, arousal/valence gold standard every 40 ms; root = AVEC folder"
+    summary = "RECOLA (AVEC 2016): 5-min recordings, arousal/valence contours every 40 ms"
     layout_hint = "the AVEC 2016 folder holding recordings_audio/ and ratings_gold_standard/"
 
     def __init__(self, root: str, partitions: Optional[list[str]] = None, delay_s: float = 0.0):

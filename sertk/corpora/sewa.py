@@ -30,7 +30,7 @@ class SEWA(LocalCorpus):
     """SEWA (AVEC 2017): arousal/valence/liking contours every 100 ms, turn transcriptions, train/devel/test."""
 
     name = "sewa"
-    summary = "SEWA (AVEC 2017): video-chat recordings, arousal/valence/liking every 100 ms, transcribed turns"
+    summary = "SEWA (AVEC 2017): video chats, arousal/valence/liking every 100 ms, transcribed turns"
     layout_hint = "the AVEC 2017 SEWA folder (or set corpus.params.audio/labels/transcriptions patterns)"
 
     def __init__(self, root: str, audio: str = "audio/{id}.wav", labels: str = "labels/{id}.csv",

@@ -91,7 +91,7 @@ class Synthetic(LocalCorpus):
     """Synthetic emotional speech: several speakers, prosody driven by the emotion, labels of every kind."""
 
     name = "synthetic"
-    summary = "synthetic emotional speech, generated locally and cached (the demo corpus); no root needed"
+    summary = "synthetic emotional speech generated locally (the demo corpus; no data needed)"
     vocabulary = {name: name for name in PROFILES}
 
     def __init__(self, n_speakers: int = 6, n_per_class: int = 20, classes: Optional[list[str]] = None,

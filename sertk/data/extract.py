@@ -81,8 +81,8 @@ def _compute(utterances: list[Utterance], todo: list[int], args: tuple, workers:
         yield from ((i, _extract_utterance(utterances[i], *args)) for i in todo)
         return
     with ProcessPoolExecutor(min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_init_worker) as pool:
-        futures = {pool.submit(_extract_utterance, utterances[i], *args): i for i in todo}
+                             initializer=_init_worker, initargs=args) as pool:
+        futures = {pool.submit(_work, utterances[i]): i for i in todo}
         try:
             for future in as_completed(futures):
                 yield futures[future], future.result()
@@ -91,9 +91,20 @@ def _compute(utterances: list[Utterance], todo: list[int], args: tuple, workers:
             raise
 
 
-def _init_worker() -> None:
-    """One thread per worker for torch (read when a feature first imports it), without importing it here."""
+_worker_args: tuple = ()
+
+
+def _init_worker(*args) -> None:
+    """Keep the features for all of this worker's tasks (so lazily built state such as an
+    openSMILE extractor is built once) and use one torch/OpenMP thread, read when a feature
+    first imports torch."""
+    global _worker_args
+    _worker_args = args
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+
+
+def _work(utt: Utterance) -> _Done:
+    return _extract_utterance(utt, *_worker_args)
 
 
 def _extract_utterance(utt: Utterance, features: list[tuple[str, Feature]], sample_rate: int, policy: SegmentPolicy,

@@ -1,20 +1,24 @@
-"""Z-normalisation of feature streams.
+"""Z-normalisation of feature streams, chosen per feature key.
 
-``global`` fits one mean and standard deviation per dimension on the training
-arrays only (over all frames of frame-level features, over segments of
-utterance-level ones).  ``speaker`` standardises each speaker's arrays with
-that speaker's own statistics, computed when transforming, so a test
+``standard`` fits one mean and standard deviation per dimension on the
+training arrays only (over all frames of frame-level features, over segments
+of utterance-level ones).  ``speaker`` standardises each speaker's arrays
+with that speaker's own statistics, computed when transforming, so a test
 speaker's unlabelled audio sets its own statistics: common practice in SER,
-but it assumes the test speakers' audio is available in advance.
+but it assumes the test speakers' audio is available in advance.  ``none``
+(and any key without a mode) passes through unchanged.
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Optional, Sequence
 
 import numpy as np
 
-MODES = ("global", "speaker")
+from ..atomic import PathLike, atomic_path
+
+MODES = ("standard", "speaker", "none")
 STD_FLOOR = 1e-8
 
 
@@ -28,36 +32,34 @@ def _apply(arrays: list[np.ndarray], mean: np.ndarray, std: np.ndarray) -> list[
 
 
 class Normalizer:
-    """Per-key z-normalisation; keys not given to :meth:`fit` pass through unchanged."""
+    """Per-key z-normalisation; ``modes`` maps feature keys to one of :data:`MODES`."""
 
-    def __init__(self, mode: str = "global"):
-        if mode not in MODES:
-            raise ValueError(f"normalisation mode must be one of {', '.join(MODES)}, got {mode!r}")
-        self.mode = mode
-        self.keys: list[str] = []
+    def __init__(self, modes: dict[str, str]):
+        for key, mode in modes.items():
+            if mode not in MODES:
+                raise ValueError(f"normalisation of '{key}' must be one of {', '.join(MODES)}, got {mode!r}")
+        self.modes = dict(modes)
         self.stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def fit(self, arrays: dict[str, list[np.ndarray]], keys: Sequence[str]) -> "Normalizer":
-        """Learn statistics of ``keys`` from training arrays (``global`` mode)."""
-        self.keys = list(keys)
-        if self.mode == "global":
-            self.stats = {k: _stats(arrays[k]) for k in self.keys}
+    def fit(self, arrays: dict[str, list[np.ndarray]], speakers: Optional[Sequence[str]] = None) -> "Normalizer":
+        """Learn the ``standard`` statistics from training arrays.  ``speakers`` is not
+        needed (speaker statistics come from the data being transformed) and is accepted
+        so that fit and transform take the same arguments."""
+        self.stats = {k: _stats(arrays[k]) for k, mode in self.modes.items() if mode == "standard" and k in arrays}
         return self
 
     def transform(self, arrays: dict[str, list[np.ndarray]],
                   speakers: Optional[Sequence[str]] = None) -> dict[str, list[np.ndarray]]:
-        """Normalised copies of the fitted keys; ``speakers`` (one per array) is needed in ``speaker`` mode."""
+        """Normalised copies; ``speakers`` (one per array) is needed for ``speaker`` keys."""
         out = dict(arrays)
-        if self.mode == "global":
-            for k in self.keys:
-                out[k] = _apply(arrays[k], *self.stats[k])
-            return out
-        if speakers is None:
-            raise ValueError("speaker normalisation needs the speaker of every segment")
-        groups = defaultdict(list)
-        for i, speaker in enumerate(speakers):
-            groups[speaker].append(i)
-        for k in self.keys:
+        for k in self.stats.keys() & arrays.keys():
+            out[k] = _apply(arrays[k], *self.stats[k])
+        for k in [k for k, mode in self.modes.items() if mode == "speaker" and k in arrays]:
+            if speakers is None:
+                raise ValueError(f"speaker normalisation of '{k}' needs the speaker of every segment")
+            groups = defaultdict(list)
+            for i, speaker in enumerate(speakers):
+                groups[speaker].append(i)
             normed: list[Optional[np.ndarray]] = [None] * len(arrays[k])
             for idx in groups.values():
                 own = [arrays[k][i] for i in idx]
@@ -66,12 +68,19 @@ class Normalizer:
             out[k] = normed
         return out
 
-    def state_dict(self) -> dict:
-        """Everything needed to normalise new data the same way (for saved runs)."""
-        return {"mode": self.mode, "keys": self.keys, "stats": self.stats}
+    def save(self, path: PathLike) -> None:
+        """Write modes and statistics to an .npz file (atomically)."""
+        stored = {"modes": np.array(json.dumps(self.modes))}
+        for k, (mean, std) in self.stats.items():
+            stored[f"mean/{k}"], stored[f"std/{k}"] = mean, std
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **stored)
 
     @classmethod
-    def from_state_dict(cls, state: dict) -> "Normalizer":
-        norm = cls(state["mode"])
-        norm.keys, norm.stats = list(state["keys"]), dict(state["stats"])
+    def load(cls, path: PathLike) -> "Normalizer":
+        """A normalizer saved with :meth:`save`."""
+        with np.load(path, allow_pickle=False) as stored:
+            norm = cls(json.loads(str(stored["modes"])))
+            norm.stats = {name[5:]: (stored[name], stored[f"std/{name[5:]}"]) for name in stored.files
+                          if name.startswith("mean/")}
         return norm

@@ -98,7 +98,7 @@ def write_reports(run_dir: Path, heads: Sequence[Head], outcomes, metrics_by_kin
     summary["validation_score"] = float(np.mean(vals)) if vals else None
     histories = {o.name: o.history for o in outcomes if o.history}
     if histories:
-        plot_curves(histories, run_dir / "learning_curves.png")
+        plot_curves(list(histories.values()), run_dir / "learning_curves.png", names=list(histories))
         write_json(run_dir / "history.json", histories)
     write_predictions(run_dir / PREDICTIONS_FILE, heads, outcomes)
     write_json(run_dir / METRICS_FILE, summary)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -52,16 +51,10 @@ class RunResult:
         return float(np.mean(scores)) if scores else None
 
 
-def seed_everything(seed: int) -> None:
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def build_model(recipe: Recipe, registry: Registry, data: Data, seed: int):
     """A fresh model for the recipe's inputs and labels, seeded."""
+    from .trainer import seed_everything
+
     seed_everything(seed)
     return registry.build("models", recipe.model, "model", inputs=data.info, labels=data.labels)
 
@@ -79,10 +72,13 @@ def build_losses(recipe: Recipe, registry: Registry, heads: Sequence[Head]) -> d
     return losses
 
 
-def resolve_folds(recipe: Recipe, registry: Registry, data: Data, keep: list[int]) -> list[Fold]:
-    """The protocol's folds over the usable utterances, with inner validation filled in."""
+def resolve_folds(recipe: Recipe, registry: Registry, data: Data, keep: list[int], heads: Sequence[Head]
+                  ) -> list[Fold]:
+    """The protocol's folds over the usable utterances, with inner validation filled in
+    (stratified on the first categorical head's label)."""
     from .validation import inner_validation
 
+    stratify = next((h.label_key for h in heads if h.kind == "classification" and h.level == "utterance"), None)
     protocol = registry.build("protocols", recipe.protocol, "protocol")
     subset = [data.utterances[i] for i in keep]
     folds = []
@@ -92,7 +88,7 @@ def resolve_folds(recipe: Recipe, registry: Registry, data: Data, keep: list[int
                              f"{'training' if not fold.train else 'test'} set; check the protocol params")
         train, val = fold.train, fold.validation
         if not val:
-            train, val = inner_validation(subset, train, recipe.train.validation, recipe.train.seed)
+            train, val = inner_validation(subset, train, recipe.train.validation, recipe.train.seed, stratify)
         folds.append(Fold(fold.name, [keep[i] for i in train], [keep[i] for i in fold.test], [keep[i] for i in val]))
     return folds
 
@@ -117,6 +113,8 @@ def encoded_targets(data: Data, segments: Sequence[int], heads: Sequence[Head]) 
 def run_fold(recipe: Recipe, registry: Registry, data: Data, fold: Fold, heads: Sequence[Head],
              metrics_by_kind: dict[str, Any], progress: Progress, run_dir: Path) -> FoldOutcome:
     """Train on a fold's training part, choose by its validation part, predict its test part."""
+    import pickle
+
     import torch
 
     from ..data.batching import SegmentDataset, make_loader
@@ -140,40 +138,34 @@ def run_fold(recipe: Recipe, registry: Registry, data: Data, fold: Fold, heads: 
     ids = {p: [data.extracted.segments[i].id for i in seg[p]] for p in seg}
     targets = {p: encoded_targets(data, seg[p], heads) for p in seg}
     model = build_model(recipe, registry, data, recipe.train.seed)
+    estimator = isinstance(model, EstimatorModel)
+    losses = {} if estimator else build_losses(recipe, registry, heads)
+    make = lambda p, shuffle: make_loader(SegmentDataset(ids[p], part_arrays(p), targets[p]),  # noqa: E731
+                                          recipe.train.batch_size, shuffle, recipe.train.seed)
+    select_metric = _selection_metric(recipe, heads, metrics_by_kind)
+    trainer = Trainer(recipe.train, progress)
+    val_loader = make("validation", False) if seg["validation"] and not estimator else None
+    history = trainer.fit(model, losses, make("train", True), val_loader,
+                          select=lambda pred: _score_predictions(pred, heads, select_metric),
+                          greater_is_better=select_metric.greater_is_better, description=f"Fold {fold.name}",
+                          train_targets={h: np.concatenate([np.atleast_1d(v) for v in values])
+                                         for h, values in targets["train"].items()})
+    seg_outputs = trainer.predict(model, make("test", False)).outputs
     fold_dir = run_dir / "folds" / fold.name
-    history, val_score = None, None
-    if isinstance(model, EstimatorModel):
-        x_train = _stack(part_arrays("train"), data.info)
-        model.fit(x_train, {h: np.asarray(v) for h, v in targets["train"].items()})
-        seg_outputs = model.predict(_stack(part_arrays("test"), data.info))
-        with atomic_path(fold_dir / "model.pkl") as tmp:
-            import pickle
-
+    with atomic_path(fold_dir / ("model.pkl" if estimator else "model.pt")) as tmp:
+        if estimator:
             tmp.write_bytes(pickle.dumps(model))
-    else:
-        losses = build_losses(recipe, registry, heads)
-        for h in heads:
-            prepare = getattr(losses[h.name], "prepare", None)
-            if prepare:
-                prepare(h, targets["train"][h.name])
-        make = lambda p, shuffle: make_loader(SegmentDataset(ids[p], part_arrays(p), targets[p]),  # noqa: E731
-                                              recipe.train.batch_size, shuffle, recipe.train.seed)
-        select_metric = _selection_metric(recipe, heads, metrics_by_kind)
-        trainer = Trainer(recipe.train, progress)
-        val_loader = make("validation", False) if seg["validation"] else None
-        fit = trainer.fit(model, losses, make("train", True), val_loader,
-                          select=(lambda pred: _score_predictions(pred, heads, select_metric)) if val_loader else None,
-                          greater_is_better=select_metric.greater_is_better, description=f"fold {fold.name}")
-        history, val_score = fit.as_dict(), fit.best_score
-        seg_outputs = trainer.predict(model, make("test", False)).outputs
-        with atomic_path(fold_dir / "model.pt") as tmp:
+        else:
             torch.save(model.state_dict(), tmp)
+    val_score = history.val_score[history.best_epoch - 1] if val_loader is not None and history.best_epoch else None
     normalizer.save(fold_dir / "normalizer.npz")
 
     test_segments = [data.extracted.segments[i] for i in seg["test"]]
     if recipe.data.aggregate == "mean" and all(h.level == "utterance" for h in heads):
         utt_index = [s.utt_index for s in test_segments]
-        units, outputs = aggregate_segments(utt_index, seg_outputs)
+        outputs = {}
+        for name, values in seg_outputs.items():
+            units, outputs[name] = aggregate_segments(utt_index, values)
         unit_ids = [data.utterances[u].id for u in units]
         unit_speakers = [data.utterances[u].speaker for u in units]
         unit_targets = {h.name: np.asarray([h.encode(data.utterances[u].labels[h.label_key]) for u in units])
@@ -184,7 +176,8 @@ def run_fold(recipe: Recipe, registry: Registry, data: Data, fold: Fold, heads: 
         unit_targets = {h: _as_array(v) for h, v in targets["test"].items()}
     train_counts = {h.name: np.bincount(np.asarray(targets["train"][h.name], dtype=int), minlength=len(h.classes))
                     for h in heads if h.kind == "classification" and h.level == "utterance"}
-    return FoldOutcome(fold.name, unit_ids, unit_speakers, outputs, unit_targets, history, val_score, train_counts)
+    return FoldOutcome(fold.name, unit_ids, unit_speakers, outputs, unit_targets,
+                       history.to_dict() if val_loader is not None or not estimator else None, val_score, train_counts)
 
 
 def _as_array(values: list) -> np.ndarray:
@@ -192,15 +185,6 @@ def _as_array(values: list) -> np.ndarray:
         return np.asarray(values)
     except ValueError:
         return np.asarray(values, dtype=object)
-
-
-def _stack(arrays: dict[str, list[np.ndarray]], info) -> np.ndarray:
-    """Utterance-level streams side by side, as estimators take them."""
-    frame = [k for k, i in info.items() if i.level != "utterance"]
-    if frame:
-        raise ConfigError("model.name", f"this model takes utterance-level features only; '{frame[0]}' is "
-                                        "frame-level (use functionals, e.g. opensmile level func)")
-    return np.concatenate([np.stack(v) for v in arrays.values()], axis=1)
 
 
 def _selection_metric(recipe: Recipe, heads: Sequence[Head], metrics_by_kind: dict[str, list]):
@@ -217,11 +201,10 @@ def _selection_metric(recipe: Recipe, heads: Sequence[Head], metrics_by_kind: di
 
 def _score_predictions(pred, heads: Sequence[Head], metric) -> float:
     """Mean of ``metric`` over the heads it applies to."""
-    from .scoring import score
+    from .scoring import score_predictions
 
-    values = [score(h, pred.targets[h.name], pred.outputs[h.name], [metric])[metric.name]
-              for h in heads if h.kind == metric.kind]
-    return float(np.mean(values))
+    scores = score_predictions(pred, [h for h in heads if h.kind == metric.kind], [metric])
+    return float(np.mean([s[metric.name] for s in scores.values()]))
 
 
 def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progress: Progress = Silent(),
@@ -244,7 +227,7 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
         if h.kind == "classification":
             counts = class_counts([data.utterances[i] for i in keep], h)
             progress.log(f"{h.name}: " + ", ".join(f"{c} {n}" for c, n in counts.items()))
-    folds = resolve_folds(recipe, registry, data, keep)
+    folds = resolve_folds(recipe, registry, data, keep, heads)
     write_json(run_dir / FOLDS_FILE, {f.name: {p: [data.utterances[i].id for i in getattr(f, p)]
                                                for p in ("train", "validation", "test")} for f in folds})
     write_json(run_dir / DATA_FILE, {"labels": dataclasses.asdict(data.labels),

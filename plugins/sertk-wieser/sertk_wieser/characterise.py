@@ -1,6 +1,7 @@
 """Signal characterisation of generated inputs (Wieser et al. 2020, Table 6).
 
-Pure numpy.  Levels follow AES17: a full-scale sine is 0 dBFS, so a signal's
+Pure numpy.  The dominant band is the octave band with the most power.
+Levels follow AES17: a full-scale sine is 0 dBFS, so a signal's
 loudness is 20·log10(√2 · RMS).  Activity is decided on non-overlapping frames
 of ``frame_s`` seconds whose RMS level lies within ``silence_db`` of the
 loudest frame; a pause is a run of inactive frames between two active ones.
@@ -36,20 +37,17 @@ def dbfs(rms: float) -> float:
     return float(20 * np.log10(np.sqrt(2) * rms)) if rms > 0 else float("-inf")
 
 
-def dominant_band(signal: np.ndarray, sample_rate: int, drop_db: float = 3.0) -> tuple[float, float, float]:
-    """Peak frequency of the power spectrum and the contiguous band around it
-    whose power stays within ``drop_db`` of the peak: (peak, low, high) in Hz."""
+def dominant_band(signal: np.ndarray, sample_rate: int) -> tuple[float, float, float]:
+    """Peak frequency of the power spectrum, and the octave band (centres
+    1 kHz·2^k, edges at centre/√2 and centre·√2) holding the most power:
+    (peak, band low, band high) in Hz."""
     power = np.abs(np.fft.rfft(signal * np.hanning(len(signal)))) ** 2
     freqs = np.fft.rfftfreq(len(signal), 1.0 / sample_rate)
-    peak = int(np.argmax(power))
-    inside = power >= power[peak] * 10 ** (-drop_db / 10)
-    low = peak
-    while low > 0 and inside[low - 1]:
-        low -= 1
-    high = peak
-    while high < len(power) - 1 and inside[high + 1]:
-        high += 1
-    return float(freqs[peak]), float(freqs[low]), float(freqs[high])
+    centres = 1000.0 * 2.0 ** np.arange(-5, int(np.log2(sample_rate / 2 / 1000)) + 1)
+    edges = [(c / np.sqrt(2), min(c * np.sqrt(2), sample_rate / 2)) for c in centres]
+    energy = [power[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in edges]
+    low, high = edges[int(np.argmax(energy))]
+    return float(freqs[int(np.argmax(power))]), float(low), float(high)
 
 
 def activity(signal: np.ndarray, sample_rate: int, frame_s: float = 0.01, silence_db: float = 40.0) -> np.ndarray:
