@@ -53,6 +53,8 @@ def load_utterances(recipe: Recipe, registry: Registry, progress: Progress = Sil
         found = corpus.utterances()
         for u in found:
             u.corpus = u.corpus or corpus.name
+            if several:  # keep speakers and ids of different corpora apart
+                u.speaker, u.id = f"{u.corpus}/{u.speaker}", f"{u.corpus}/{u.id}"
         if getattr(corpus, "report", ""):
             progress.log(corpus.report)
         if recipe.data.label_set is not None:

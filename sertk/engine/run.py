@@ -72,10 +72,11 @@ def build_losses(recipe: Recipe, registry: Registry, heads: Sequence[Head]) -> d
     return losses
 
 
-def resolve_folds(recipe: Recipe, registry: Registry, data: Data, keep: list[int], heads: Sequence[Head]
-                  ) -> list[Fold]:
-    """The protocol's folds over the usable utterances, with inner validation filled in
-    (stratified on the first categorical head's label)."""
+def resolve_folds(recipe: Recipe, registry: Registry, data: Data, keep: list[int], heads: Sequence[Head],
+                  inner: bool = True) -> list[Fold]:
+    """The protocol's folds over the usable utterances; with ``inner``, folds without a
+    validation part get one from their training part (stratified on the first
+    categorical head's label)."""
     from .validation import inner_validation
 
     stratify = next((h.label_key for h in heads if h.kind == "classification" and h.level == "utterance"), None)
@@ -87,7 +88,7 @@ def resolve_folds(recipe: Recipe, registry: Registry, data: Data, keep: list[int
             raise SertkError(f"protocol '{protocol.name}': fold '{fold.name}' has an empty "
                              f"{'training' if not fold.train else 'test'} set; check the protocol params")
         train, val = fold.train, fold.validation
-        if not val:
+        if not val and inner:
             train, val = inner_validation(subset, train, recipe.train.validation, recipe.train.seed, stratify)
         folds.append(Fold(fold.name, [keep[i] for i in train], [keep[i] for i in fold.test], [keep[i] for i in val]))
     return folds
@@ -216,7 +217,10 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
     write_provenance(run_dir, resolved(recipe), recipe.source, plugins, recipe.train.seed)
     progress.log(f"run directory: {run_dir}")
     data = prepare_data(recipe, registry, progress)
-    heads = list(build_model(recipe, registry, data, recipe.train.seed).heads)
+    from ..model import EstimatorModel
+
+    probe = build_model(recipe, registry, data, recipe.train.seed)
+    heads = list(probe.heads)
     keep = usable(data.utterances, heads)
     dropped = len(data.utterances) - len(keep)
     if dropped:
@@ -227,7 +231,7 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
         if h.kind == "classification":
             counts = class_counts([data.utterances[i] for i in keep], h)
             progress.log(f"{h.name}: " + ", ".join(f"{c} {n}" for c, n in counts.items()))
-    folds = resolve_folds(recipe, registry, data, keep, heads)
+    folds = resolve_folds(recipe, registry, data, keep, heads, inner=not isinstance(probe, EstimatorModel))
     write_json(run_dir / FOLDS_FILE, {f.name: {p: [data.utterances[i].id for i in getattr(f, p)]
                                                for p in ("train", "validation", "test")} for f in folds})
     write_json(run_dir / DATA_FILE, {"labels": dataclasses.asdict(data.labels),
