@@ -154,6 +154,8 @@ class Trainer:
         self.progress = progress or Silent()
         self.device = resolve_device(config.device)
         self.amp = bool(config.amp) and self.device.type == "cuda"
+        if config.threads is not None:
+            torch.set_num_threads(config.threads)
 
     # ---------------------------------------------------------------- fit
     def fit(self, model: Union[Model, EstimatorModel], losses: Mapping[str, Any], train_loader: Loader,

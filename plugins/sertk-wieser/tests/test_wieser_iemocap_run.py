@@ -39,7 +39,7 @@ def build_release(root: Path) -> Path:
     return root
 
 
-SMALL_CNN = "{filters: [4, 4, 4], kernels: [16, 4, 4], strides: [4, 1, 1], pools: [4, 4, 4], time_steps: 2, hidden: [8, 8]}"
+SMALL_CNN = "{filters: [4, 4, 4], kernels: [16, 4, 4], strides: [16, 1, 1], pools: [4, 2, 2], time_steps: 2, hidden: [8, 8]}"
 NETWORKS = {
     "elor": [],
     "lom": ["model.name=lom", "features=[{name: mfcc, params: {n_mfcc: 26}}]",
@@ -56,7 +56,8 @@ NETWORKS = {
 def test_iemocap_recipe_runs_all_folds_and_reports_table5(tmp_path, network):
     root = build_release(tmp_path / "IEMOCAP_full_release")
     overrides = [f"corpus.params.root={root}", "corpus.params.transcripts=false",
-                 f"data.cache_dir={tmp_path / 'cache'}", "train.epochs=1", "train.batch_size=8",
+                 f"data.cache_dir={tmp_path / 'cache'}", "data.sample_rate=8000", "train.epochs=1", "train.batch_size=8",
+                 "train.validation.policy=none",
                  f"model.params={SMALL_CNN}", *NETWORKS[network]]
     args = ["run", str(RECIPES / "iemocap_elor.yaml"), "--out", str(tmp_path / "runs")]
     for item in overrides:
