@@ -215,5 +215,31 @@ def tune(recipe, trials, overrides, out_dir):
     out.print(f"best recipe: {result.best_recipe}")
 
 
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False), help="Also write the table as CSV.")
+@user_errors
+def predict(run_dir, audio, out_file):
+    """Predict emotions of AUDIO files with the models of a finished run (averaged over its folds)."""
+    from .engine.trained import TrainedRun
+    from .terminal import RichProgress, components_table, out, prediction_rows
+
+    _, registry = _load()
+    trained = TrainedRun(run_dir, registry, RichProgress())
+    rows = prediction_rows(trained.heads, trained.predict(audio))
+    out.print(components_table([tuple(r) for r in rows[1:]], tuple(rows[0]), "Predictions"))
+    if out_file:
+        import csv
+        import io
+
+        from .atomic import write_text
+
+        buf = io.StringIO()
+        csv.writer(buf).writerows(rows)
+        write_text(out_file, buf.getvalue())
+        out.print(f"written to {out_file}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -80,3 +80,17 @@ def components_table(rows: list[tuple[str, ...]], columns: tuple[str, ...], titl
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def prediction_rows(heads, predictions: dict) -> list[list[str]]:
+    """Header plus one row per file and head: the prediction and its probability or value."""
+    rows = [["file", "head", "prediction", "probability"]]
+    for path, outputs in predictions.items():
+        for head in heads:
+            value = outputs[head.name]
+            if head.kind == "classification":
+                best = int(value.argmax())
+                rows.append([path, head.name, head.classes[best], f"{float(value[best]):.3f}"])
+            else:
+                rows.append([path, head.name, f"{float(value):.4g}", ""])
+    return rows

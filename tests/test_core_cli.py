@@ -83,3 +83,13 @@ def test_demo_run_learns_above_chance_and_writes_reports(tmp_path, monkeypatch):
     assert "Results" in result.output
     provenance = json.loads((run / "run.json").read_text())
     assert provenance["seed"] == 0 and provenance["versions"]["sertk"] == "0.1.0"
+
+    # the run's fold models, averaged, predict files they were trained on far above chance
+    wavs = sorted((tmp_path / "cache" / "synthetic").rglob("*.wav"))[::15]
+    csv_path = tmp_path / "predictions.csv"
+    predicted = invoke("predict", run, *wavs, "--out", csv_path)
+    assert predicted.exit_code == 0, predicted.output
+    rows = csv_path.read_text().splitlines()[1:]
+    assert len(rows) == len(wavs) >= 16
+    correct = [row.split(",")[0].rsplit("/", 1)[1].split("_")[1] == row.split(",")[2] for row in rows]
+    assert sum(correct) / len(correct) > 0.5

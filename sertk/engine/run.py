@@ -10,7 +10,7 @@ import numpy as np
 
 from ..atomic import atomic_path, write_json
 from ..errors import ConfigError, SertkError
-from ..interfaces import Fold, Head
+from ..interfaces import FeatureInfo, Fold, Head, LabelSpace
 from ..progress import Progress, Silent
 from ..recipe import Recipe, resolved
 from ..registry import Registry
@@ -51,12 +51,12 @@ class RunResult:
         return float(np.mean(scores)) if scores else None
 
 
-def build_model(recipe: Recipe, registry: Registry, data: Data, seed: int):
-    """A fresh model for the recipe's inputs and labels, seeded."""
+def build_model(recipe: Recipe, registry: Registry, inputs: dict[str, FeatureInfo], labels: LabelSpace, seed: int):
+    """A fresh model for the given input streams and label space, seeded."""
     from .trainer import seed_everything
 
     seed_everything(seed)
-    return registry.build("models", recipe.model, "model", inputs=data.info, labels=data.labels)
+    return registry.build("models", recipe.model, "model", inputs=inputs, labels=labels)
 
 
 def build_losses(recipe: Recipe, registry: Registry, heads: Sequence[Head]) -> dict[str, Any]:
@@ -138,7 +138,7 @@ def run_fold(recipe: Recipe, registry: Registry, data: Data, fold: Fold, heads: 
 
     ids = {p: [data.extracted.segments[i].id for i in seg[p]] for p in seg}
     targets = {p: encoded_targets(data, seg[p], heads) for p in seg}
-    model = build_model(recipe, registry, data, recipe.train.seed)
+    model = build_model(recipe, registry, data.info, data.labels, recipe.train.seed)
     estimator = isinstance(model, EstimatorModel)
     losses = {} if estimator else build_losses(recipe, registry, heads)
     make = lambda p, shuffle: make_loader(SegmentDataset(ids[p], part_arrays(p), targets[p]),  # noqa: E731
@@ -219,7 +219,7 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
     data = prepare_data(recipe, registry, progress)
     from ..model import EstimatorModel
 
-    probe = build_model(recipe, registry, data, recipe.train.seed)
+    probe = build_model(recipe, registry, data.info, data.labels, recipe.train.seed)
     heads = list(probe.heads)
     keep = usable(data.utterances, heads)
     dropped = len(data.utterances) - len(keep)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import pickle
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -110,8 +111,11 @@ def tune_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), prog
     def objective(sampled: dict) -> dict:
         values = {k: _plain(v, recipe.tune.space[k]) for k, v in sampled.items()}
         trial = parse_recipe(with_values(base, values), recipe.source, registry)
-        n = len(history.trials)
-        trial.output = type(trial.output)(dir=str(folder / "trials"), name=f"trial-{n:03d}")
+        name = f"trial-{len(history.trials) - 1:03d}"  # hyperopt has already appended this trial
+        unfinished = folder / "trials" / name
+        if unfinished.is_dir():  # left by an interrupted search: this trial starts again
+            shutil.rmtree(unfinished)
+        trial.output = type(trial.output)(dir=str(folder / "trials"), name=name)
         result = run_recipe(trial, registry, plugins, progress)
         if result.validation_score is None:
             raise SertkError("tuning needs a validation score: set train.validation (e.g. policy fraction) "

@@ -74,3 +74,22 @@ def test_iemocap_recipe_runs_all_folds_and_reports_table5(tmp_path, network):
             assert name in text, f"{head}: no {name} in {text[:300]}"
     recipe = (run_dir / "recipe.yaml").read_text()
     assert f"name: {network}" in recipe
+    if network == "elor":
+        assert_analyzers_run(run_dir)
+
+
+def assert_analyzers_run(run_dir):
+    """`sertk analyze` with both analyzers on the finished run."""
+    runner = CliRunner()
+    result = runner.invoke(main, ["analyze", str(run_dir), "saliency", "--param", "plots=1",
+                                  "--param", "max_utterances=5"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    saliency = json.loads((run_dir / "analysis" / "saliency" / "summary.json").read_text())
+    assert saliency["utterances"] == 5 and len(saliency["plots"]) == 1
+    assert set(saliency["mean_correlation"]) >= {"signal_valence", "signal_arousal", "valence_arousal"}
+    result = runner.invoke(main, ["analyze", str(run_dir), "activation_maximization", "--param", "steps=2"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = run_dir / "analysis" / "activation_maximization"
+    assert len(list(out.glob("*.wav"))) == 10 and len(list(out.glob("*.png"))) == 10
+    assert len((out / "characterisation.csv").read_text().splitlines()) == 11
