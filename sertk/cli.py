@@ -165,11 +165,15 @@ def info(name, root, params):
     _print_summary(out, name, corpus_summary(utterances))
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
+
+
 def _print_summary(console, name: str, summary: dict) -> None:
     from .terminal import components_table
 
     console.print(f"[bold]{name}[/bold]: {summary['utterances']} utterances, {summary['speakers']} speakers, "
-                  f"{summary['classes']} classes, {summary['duration_s'] / 3600:.2f} h")
+                  f"{summary['classes']} classes, {_duration(summary['duration_s'])}")
     for title in ("per_class", "per_speaker", "per_partition"):
         counts = summary.get(title) or {}
         if counts:

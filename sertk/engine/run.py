@@ -178,7 +178,7 @@ def run_fold(recipe: Recipe, registry: Registry, data: Data, fold: Fold, heads: 
     train_counts = {h.name: np.bincount(np.asarray(targets["train"][h.name], dtype=int), minlength=len(h.classes))
                     for h in heads if h.kind == "classification" and h.level == "utterance"}
     return FoldOutcome(fold.name, unit_ids, unit_speakers, outputs, unit_targets,
-                       history.to_dict() if val_loader is not None or not estimator else None, val_score, train_counts)
+                       None if estimator else history.to_dict(), val_score, train_counts)
 
 
 def _as_array(values: list) -> np.ndarray:
@@ -211,14 +211,13 @@ def _score_predictions(pred, heads: Sequence[Head], metric) -> float:
 def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progress: Progress = Silent(),
                out_dir: Optional[str] = None) -> RunResult:
     """Everything ``sertk run`` does, returning the results and the run directory."""
+    from ..model import EstimatorModel
     from .report import write_reports
 
     run_dir = create_run_dir(out_dir or recipe.output.dir, recipe.output.name, recipe.stem)
     write_provenance(run_dir, resolved(recipe), recipe.source, plugins, recipe.train.seed)
     progress.log(f"run directory: {run_dir}")
     data = prepare_data(recipe, registry, progress)
-    from ..model import EstimatorModel
-
     probe = build_model(recipe, registry, data.info, data.labels, recipe.train.seed)
     heads = list(probe.heads)
     keep = usable(data.utterances, heads)
