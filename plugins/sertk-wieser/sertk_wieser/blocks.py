@@ -44,7 +44,7 @@ class ChannelMaxPool(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, t = x.shape
-        return x.view(b, c // self.size, self.size, t).amax(dim=2)
+        return x.reshape(b, c // self.size, self.size, t).amax(dim=2)
 
 
 class ConvStack(nn.Module):

@@ -27,6 +27,8 @@ PAPER = {"signal_arousal": 0.50, "signal_valence": 0.53, "valence_arousal": 0.96
 
 
 class _GuidedReLU(torch.autograd.Function):
+    """ReLU forward; backward passes the gradient only where input and gradient are positive."""
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)

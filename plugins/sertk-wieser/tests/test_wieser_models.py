@@ -6,7 +6,7 @@ from sertk.errors import ConfigError
 from sertk.interfaces import FeatureInfo, LabelSpace
 from sertk.plugins import load_plugins
 from sertk.registry import Registry
-from sertk_wieser.blocks import ConvBlock
+from sertk_wieser.blocks import ChannelMaxPool, ConvBlock
 from sertk_wieser.models import ELoR, ELoRFTR, FTR, LoM
 
 DIMS = LabelSpace({"emotion": ("anger", "joy", "neutral")}, ("arousal", "valence"))
@@ -64,6 +64,16 @@ def test_mlp_heads_are_sigmoid_with_dropout_and_glorot_init():
     bound = (6 / (1582 + 64)) ** 0.5
     assert first.weight.abs().max() <= bound and first.weight.abs().max() > 0.9 * bound
     assert model.mlps["valence"].layers[2].p == 0.25
+
+
+def test_channel_max_pooling_takes_the_max_of_consecutive_channel_groups():
+    x = torch.tensor([[[1.0, 5.0], [3.0, 2.0], [0.0, -1.0], [-2.0, 4.0]]])  # (1, 4 channels, 2 steps)
+    assert ChannelMaxPool(2)(x).tolist() == [[[3.0, 5.0], [0.0, 4.0]]]
+    model = ELoR(INPUTS, DIMS, kernels=[8, 8, 4], channel_pool=4, time_steps=3)
+    assert model.cnn.out_dim == 40 // 4 * 3
+    assert tuple(model({"raw": torch.randn(2, 1600, 1)})["valence"].shape) == (2, 5)
+    with pytest.raises(ValueError, match="channel_pool 3"):
+        ELoR(INPUTS, DIMS, kernels=[8, 8, 4], channel_pool=3)
 
 
 def test_categorical_target_gives_one_head_over_its_classes():

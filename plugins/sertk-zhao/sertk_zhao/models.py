@@ -95,12 +95,14 @@ class CNN2DLSTM(CNNLSTM):
     floored); an LSTM of 256 units; a softmax layer on its last hidden state.
     The LSTM runs along time: the final map (C × M' × N') is read as N' steps
     of C·M' values.  With the paper's 128×251 input (8 s at 16 kHz, FFT 2048,
-    hop 512) the last map is 1×1, so the LSTM sees a single step; pooling
-    windows wider than what is left of an axis are narrowed to it, so short
-    inputs also end at one step.  ``time_pools`` (default: ``pools``) sets the
-    pooling along time separately, e.g. ``[2, 4, 4, 1]`` keeps a sequence of
-    N/32 steps.  ``dropout`` (before the softmax layer) is 0 because Table 2
-    lists none.  The input is the ``logmel`` feature, (B, T, M).
+    hop 512) the last map is 1×1, so the LSTM sees a single step; and since
+    flooring drops each level's remainder, that cell covers frames 0–127
+    only (0–170 with the 3×3 margins).  Pooling windows wider than what is
+    left of an axis are narrowed to it, so short inputs also end at one step.
+    ``time_pools`` (default: ``pools``) sets the pooling along time
+    separately: ``[2, 2, 2, 1]`` turns a 2-s input (63 frames) into 7 LSTM
+    steps covering frames 0–55.  ``dropout`` (before the softmax layer) is 0
+    because Table 2 lists none.  The input is the ``logmel`` feature, (B, T, M).
     """
 
     name = "cnn2d_lstm"

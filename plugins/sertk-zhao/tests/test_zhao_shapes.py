@@ -95,3 +95,28 @@ def test_2d_needs_one_time_pool_per_block():
 def test_utterance_level_input_is_rejected():
     with pytest.raises(ValueError, match="needs a frame-level feature"):
         CNN2DLSTM({"logmel": FeatureInfo("logmel", 128, "utterance")}, LABELS)
+
+
+def test_floor_pooling_of_table_2_leaves_the_end_of_an_8_s_input_unseen():
+    """251 frames floor-pool to 125, 31, 7, 1: the last map covers frames 0..127 (0..170 with
+    the 3x3 margins), so frames from 171 on cannot change the output."""
+    torch.manual_seed(0)
+    model = CNN2DLSTM(LOGMEL, LABELS).eval()
+    x = torch.randn(1, 251, 128)
+    late, early = x.clone(), x.clone()
+    late[:, 171:] = torch.randn(1, 80, 128)
+    early[:, 160:171] = torch.randn(1, 11, 128)
+    with torch.no_grad():
+        out = model({"logmel": x})["emotion"]
+        assert torch.equal(out, model({"logmel": late})["emotion"])
+        assert not torch.allclose(out, model({"logmel": early})["emotion"])
+
+
+def test_time_pools_2_2_2_1_let_the_end_of_a_2_s_input_count():
+    torch.manual_seed(0)
+    model = CNN2DLSTM(LOGMEL, LABELS, time_pools=[2, 2, 2, 1]).eval()
+    x = torch.randn(1, 63, 128)
+    changed = x.clone()
+    changed[:, 50:56] = torch.randn(1, 6, 128)
+    with torch.no_grad():
+        assert not torch.allclose(model({"logmel": x})["emotion"], model({"logmel": changed})["emotion"])
