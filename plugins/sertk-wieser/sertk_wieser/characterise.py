@@ -38,16 +38,18 @@ def dbfs(rms: float) -> float:
 
 
 def dominant_band(signal: np.ndarray, sample_rate: int) -> tuple[float, float, float]:
-    """Peak frequency of the power spectrum, and the octave band (centres
-    1 kHz·2^k, edges at centre/√2 and centre·√2) holding the most power:
-    (peak, band low, band high) in Hz."""
+    """Peak frequency of the power spectrum and the octave band (centres
+    1 kHz·2^k from 31.25 Hz, edges at centre/√2 and centre·√2) holding the
+    most power: (peak, band low, band high) in Hz.  Both ignore everything
+    below the lowest band (about 22 Hz): DC offsets and slow drifts."""
     power = np.abs(np.fft.rfft(signal * np.hanning(len(signal)))) ** 2
     freqs = np.fft.rfftfreq(len(signal), 1.0 / sample_rate)
     centres = 1000.0 * 2.0 ** np.arange(-5, int(np.log2(sample_rate / 2 / 1000)) + 1)
     edges = [(c / np.sqrt(2), min(c * np.sqrt(2), sample_rate / 2)) for c in centres]
     energy = [power[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in edges]
     low, high = edges[int(np.argmax(energy))]
-    return float(freqs[int(np.argmax(power))]), float(low), float(high)
+    audible = np.where(freqs >= edges[0][0], power, 0.0)
+    return float(freqs[int(np.argmax(audible))]), float(low), float(high)
 
 
 def activity(signal: np.ndarray, sample_rate: int, frame_s: float = 0.01, silence_db: float = 40.0) -> np.ndarray:

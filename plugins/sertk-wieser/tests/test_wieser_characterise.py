@@ -35,6 +35,14 @@ def test_full_scale_sine_is_zero_dbfs_and_silence_has_no_level():
     assert not activity(np.zeros(SR), SR).any()
 
 
+def test_a_dc_offset_or_slow_drift_does_not_hide_the_dominant_frequency():
+    signal = tone_with_pause()
+    drift = 0.2 + 0.3 * np.sin(2 * np.pi * 5 * np.arange(len(signal)) / SR)
+    c = characterise(signal + drift, SR)
+    assert c.dominant_hz == pytest.approx(440, abs=SR / (2.3 * SR))
+    assert (c.band_low_hz, c.band_high_hz) == pytest.approx((353.55, 707.11), abs=0.01)
+
+
 def test_dominant_band_of_band_limited_noise():
     rng = np.random.default_rng(0)
     spectrum = np.fft.rfft(rng.standard_normal(SR))
