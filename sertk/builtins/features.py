@@ -59,8 +59,8 @@ class MFCC(Feature):
     ``n_mels`` mel bands, dB, DCT-II (orthonormal); no pre-emphasis or
     liftering.  With ``center=False`` framing follows python_speech_features:
     frame k covers samples [k·hop, k·hop + win) and the last partial frame is
-    zero-padded, so 6 s at 16 kHz gives 599 frames, the 599×26 input (13 MFCC
-    + Δ) of Wieser et al. (2020); ``center=True`` uses librosa's centred frames
+    zero-padded, so 6 s at 16 kHz gives 599 frames, the 599×26 input (26 MFCCs)
+    of Wieser et al. (2020); ``center=True`` uses librosa's centred frames
     (1 + n // hop).  Δ is the HTK regression over ±``delta_width // 2`` frames
     with edge frames repeated; ΔΔ is the Δ of Δ.
     """
