@@ -1,4 +1,4 @@
-"""The ``sertk`` command line: run, validate, list, show, corpus info, analyze, tune, predict."""
+"""The ``sertk`` command line: run, validate, list, show, corpus info, analyze, tune, predict, compare."""
 from __future__ import annotations
 
 import functools
@@ -242,6 +242,22 @@ def predict(run_dir, audio, out_file):
         buf = io.StringIO()
         csv.writer(buf).writerows(rows)
         write_text(out_file, buf.getvalue())
+        out.print(f"written to {out_file}")
+
+
+@main.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False), help="Also write the table as CSV.")
+@user_errors
+def compare(run_dirs, out_file):
+    """Finished runs side by side: pooled metrics with 95% CI (classification in percent)."""
+    from .engine.compare import compare_runs, write_comparison_csv
+    from .terminal import comparison_table, out
+
+    metrics, rows = compare_runs(run_dirs)
+    out.print(comparison_table(metrics, rows))
+    if out_file:
+        write_comparison_csv(out_file, metrics, rows)
         out.print(f"written to {out_file}")
 
 

@@ -73,6 +73,26 @@ def results_table(summary: dict) -> Table:
     return table
 
 
+def comparison_table(metrics: list[str], rows: list[dict]) -> Table:
+    """Finished runs side by side (Zhao et al. 2019, Table 7 layout): classification
+    metrics in percent with their 95% CI, regression metrics as they are."""
+    table = Table(title=f"{len(rows)} result(s)")
+    for col in ("run", "corpus", "model", "protocol", "folds", "head", *metrics):
+        table.add_column(col, justify="right" if col in metrics or col == "folds" else "left")
+    for row in rows:
+        scale, fmt = (100, "{:.1f}") if row["kind"] == "classification" else (1, "{:.3f}")
+        cells = []
+        for m in metrics:
+            if m not in row["pooled"]:
+                cells.append("")
+                continue
+            value, (low, high) = row["pooled"][m], row["ci95"][m]
+            cells.append(f"{fmt.format(scale * value)} [{fmt.format(scale * low)}, {fmt.format(scale * high)}]")
+        table.add_row(row["run"], row["corpus"], row["model"], row["protocol"], str(row["folds"]), row["head"],
+                      *cells)
+    return table
+
+
 def components_table(rows: list[tuple[str, ...]], columns: tuple[str, ...], title: str) -> Table:
     table = Table(title=title)
     for col in columns:

@@ -102,6 +102,19 @@ def test_partition_uses_corpus_partitions():
     assert info.value.key == "protocol.params.validation"
 
 
+def test_repeated_random_splits_differ_and_start_with_the_single_split():
+    utts = corpus(5, speakers=10)
+    single, = RandomSplit(seed=3).folds(utts)
+    repeated = RandomSplit(seed=3, repeats=3).folds(utts)
+    assert [f.name for f in repeated] == ["random-1", "random-2", "random-3"]
+    assert repeated[0].test == single.test
+    assert len({tuple(f.test) for f in repeated}) == 3
+    for fold in repeated:
+        assert not set(fold.train) & set(fold.test) and len(fold.train) + len(fold.test) == len(utts)
+    with pytest.raises(ValueError, match="repeats"):
+        RandomSplit(repeats=0)
+
+
 def test_random_split_is_stratified_and_seeded():
     utts = corpus(5, speakers=10)
     fold, = RandomSplit(test_fraction=0.25, seed=1).folds(utts)

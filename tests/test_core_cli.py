@@ -1,4 +1,5 @@
 """The command line: exit codes, one-line errors, list/show/validate, a full run."""
+import csv
 import json
 import pathlib
 
@@ -61,6 +62,12 @@ def test_corpus_info_on_missing_root_is_a_user_error(tmp_path):
     assert result.exit_code == 2 and "emodb" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_compare_needs_finished_runs(tmp_path):
+    result = invoke("compare", tmp_path)
+    assert result.exit_code == 2 and "not a finished sertk run" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_analyze_needs_a_run_directory(tmp_path):
     result = invoke("analyze", tmp_path, "saliency")
     assert result.exit_code == 2 and "not a finished sertk run" in result.stderr
@@ -72,7 +79,7 @@ def test_demo_run_learns_above_chance_and_writes_reports(tmp_path, monkeypatch):
     result = invoke("run", DEMO, "--out", tmp_path / "runs", "--set", "output.name=demo")
     assert result.exit_code == 0, result.output
     run = tmp_path / "runs" / "demo"
-    for name in ("recipe.yaml", "run.json", "metrics.json", "predictions.csv", "confusion.png",
+    for name in ("recipe.yaml", "run.json", "metrics.json", "predictions.csv", "confusion.png", "confusion.csv",
                  "learning_curves.png", "folds.json"):
         assert (run / name).is_file(), name
     metrics = json.loads((run / "metrics.json").read_text())
@@ -81,6 +88,11 @@ def test_demo_run_learns_above_chance_and_writes_reports(tmp_path, monkeypatch):
     assert emotion["pooled"]["ua"] > chance + 0.2
     assert emotion["ci95"]["ua"][0] <= emotion["pooled"]["ua"] <= emotion["ci95"]["ua"][1]
     assert "Results" in result.output
+    compared = invoke("compare", run, "--out", tmp_path / "compare.csv")
+    assert compared.exit_code == 0 and "demo" in compared.output
+    row = next(csv.DictReader((tmp_path / "compare.csv").open()))
+    assert (row["model"], row["head"]) == ("mlp", "emotion")
+    assert float(row["ua"]) == pytest.approx(emotion["pooled"]["ua"], abs=1e-5)
     provenance = json.loads((run / "run.json").read_text())
     assert provenance["seed"] == 0 and provenance["versions"]["sertk"] == "0.1.0"
 

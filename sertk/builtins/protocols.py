@@ -129,22 +129,32 @@ class CorpusPartition(Protocol):
 
 
 class RandomSplit(Protocol):
-    """One speaker-dependent random train/test split, stratified on the
-    categorical label ``target`` when every utterance has one."""
+    """A speaker-dependent random train/test split, stratified on the
+    categorical label ``target`` when every utterance has one.  ``repeats`` > 1
+    draws that many independent splits (repeated random sub-sampling), whose
+    mean ± std over folds is steadier than one small test set; the first
+    split is the one ``repeats: 1`` gives."""
 
     name = "random"
-    summary = "one random (stratified) speaker-dependent train/test split"
+    summary = "random (stratified) speaker-dependent train/test split(s)"
 
-    def __init__(self, test_fraction: float = 0.2, seed: int = 0, target: str = "emotion") -> None:
+    def __init__(self, test_fraction: float = 0.2, seed: int = 0, target: str = "emotion",
+                 repeats: int = 1) -> None:
         if not 0 < test_fraction < 1:
             raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-        self.test_fraction, self.seed, self.target = test_fraction, seed, target
+        if repeats < 1:
+            raise ValueError(f"repeats must be at least 1, got {repeats}")
+        self.test_fraction, self.seed, self.target, self.repeats = test_fraction, seed, target, repeats
 
     def folds(self, utterances: Sequence[Utterance]) -> list[Fold]:
         everything = list(range(len(utterances)))
-        train, test = stratified_split(everything, categorical_labels(utterances, everything, self.target),
-                                       self.test_fraction, np.random.default_rng(self.seed))
-        return [Fold("random", train=train, test=test)]
+        labels = categorical_labels(utterances, everything, self.target)
+        rng = np.random.default_rng(self.seed)
+        folds = []
+        for r in range(self.repeats):
+            train, test = stratified_split(everything, labels, self.test_fraction, rng)
+            folds.append(Fold("random" if self.repeats == 1 else f"random-{r + 1}", train=train, test=test))
+        return folds
 
 
 class KFold(Protocol):

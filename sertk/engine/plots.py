@@ -10,6 +10,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from ..atomic import PathLike, atomic_path
+from .scoring import row_percent
 from .trainer import History
 
 
@@ -25,9 +26,7 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: PathLike, title
     every cell annotated."""
     from matplotlib.figure import Figure
 
-    cm = np.asarray(cm, dtype=float)
-    rows = cm.sum(axis=1, keepdims=True)
-    values = np.divide(100 * cm, rows, out=np.zeros_like(cm), where=rows > 0) if percent else cm
+    values = row_percent(cm) if percent else np.asarray(cm, dtype=float)
     size = 1.2 + 0.6 * len(classes)
     fig = Figure(figsize=(size + 1, size))
     ax = fig.add_subplot()

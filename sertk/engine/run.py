@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -212,7 +213,7 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
                out_dir: Optional[str] = None) -> RunResult:
     """Everything ``sertk run`` does, returning the results and the run directory."""
     from ..model import EstimatorModel
-    from .report import write_reports
+    from .report import fold_line, write_reports
 
     run_dir = create_run_dir(out_dir or recipe.output.dir, recipe.output.name, recipe.stem)
     write_provenance(run_dir, resolved(recipe), recipe.source, plugins, recipe.train.seed)
@@ -243,7 +244,9 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
     outcomes = []
     with progress.task("Folds", total=len(folds)) as task:
         for fold in folds:
+            started = time.monotonic()
             outcomes.append(run_fold(recipe, registry, data, fold, heads, by_kind, progress, run_dir))
+            progress.log(f"{fold_line(outcomes[-1], heads, by_kind)} ({time.monotonic() - started:.0f} s)")
             task.advance()
     summary = write_reports(run_dir, heads, outcomes, by_kind, seed=recipe.train.seed)
     result = RunResult(run_dir, heads, summary, outcomes)

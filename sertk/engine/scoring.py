@@ -25,6 +25,13 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: in
     return cm
 
 
+def row_percent(cm: np.ndarray) -> np.ndarray:
+    """A confusion matrix in percent of each true class (empty rows stay 0)."""
+    cm = np.asarray(cm, dtype=float)
+    rows = cm.sum(axis=1, keepdims=True)
+    return np.divide(100 * cm, rows, out=np.zeros_like(cm), where=rows > 0)
+
+
 def bootstrap_ci(metric_fn: Callable[[np.ndarray, np.ndarray], float], y_true: Sequence, y_pred: Sequence,
                  n: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
     """Percentile bootstrap (1 − alpha) confidence interval of ``metric_fn``,
