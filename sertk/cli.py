@@ -250,7 +250,7 @@ def predict(run_dir, audio, out_file):
 @click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False), help="Also write the table as CSV.")
 @user_errors
 def compare(run_dirs, out_file):
-    """Finished runs side by side: pooled metrics with 95% CI (classification in percent)."""
+    """Finished runs side by side: pooled metrics (classification in percent); --out adds the 95% CIs."""
     from .engine.compare import compare_runs, write_comparison_csv
     from .terminal import comparison_table, out
 

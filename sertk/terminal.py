@@ -74,22 +74,19 @@ def results_table(summary: dict) -> Table:
 
 
 def comparison_table(metrics: list[str], rows: list[dict]) -> Table:
-    """Finished runs side by side (Zhao et al. 2019, Table 7 layout): classification
-    metrics in percent with their 95% CI, regression metrics as they are."""
-    table = Table(title=f"{len(rows)} result(s)")
-    for col in ("run", "corpus", "model", "protocol", "folds", "head", *metrics):
-        table.add_column(col, justify="right" if col in metrics or col == "folds" else "left")
+    """Finished runs side by side (Zhao et al. 2019, Table 7 layout): pooled figures,
+    classification metrics in percent; corpus and head columns only where they vary."""
+    varying = [c for c in ("corpus", "head") if len({row[c] for row in rows}) > 1]
+    table = Table(title="Pooled results (classification metrics in %)")
+    for col in ("run", *varying, "model", "protocol", "folds"):
+        table.add_column(col, justify="right" if col == "folds" else "left", overflow="fold")
+    for metric in metrics:
+        table.add_column(metric, justify="right", no_wrap=True)
     for row in rows:
         scale, fmt = (100, "{:.1f}") if row["kind"] == "classification" else (1, "{:.3f}")
-        cells = []
-        for m in metrics:
-            if m not in row["pooled"]:
-                cells.append("")
-                continue
-            value, (low, high) = row["pooled"][m], row["ci95"][m]
-            cells.append(f"{fmt.format(scale * value)} [{fmt.format(scale * low)}, {fmt.format(scale * high)}]")
-        table.add_row(row["run"], row["corpus"], row["model"], row["protocol"], str(row["folds"]), row["head"],
-                      *cells)
+        cells = [fmt.format(scale * row["pooled"][m]) if m in row["pooled"] else "" for m in metrics]
+        table.add_row(row["run"], *(str(row[c]) for c in varying), row["model"], row["protocol"],
+                      str(row["folds"]), *cells)
     return table
 
 

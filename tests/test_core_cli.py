@@ -90,6 +90,7 @@ def test_demo_run_learns_above_chance_and_writes_reports(tmp_path, monkeypatch):
     assert "Results" in result.output
     compared = invoke("compare", run, "--out", tmp_path / "compare.csv")
     assert compared.exit_code == 0 and "demo" in compared.output
+    assert f"{100 * emotion['pooled']['ua']:.1f}" in compared.output  # classification metrics in percent
     row = next(csv.DictReader((tmp_path / "compare.csv").open()))
     assert (row["model"], row["head"]) == ("mlp", "emotion")
     assert float(row["ua"]) == pytest.approx(emotion["pooled"]["ua"], abs=1e-5)
