@@ -88,6 +88,8 @@ def test_demo_run_learns_above_chance_and_writes_reports(tmp_path, monkeypatch):
     assert emotion["pooled"]["ua"] > chance + 0.2
     assert emotion["ci95"]["ua"][0] <= emotion["pooled"]["ua"] <= emotion["ci95"]["ua"][1]
     assert "Results" in result.output
+    for fold, scores in emotion["folds"].items():  # each fold is logged as it finishes
+        assert f"fold {fold}: emotion ua {scores['ua']:.3f}" in result.stderr
     compared = invoke("compare", run, "--out", tmp_path / "compare.csv")
     assert compared.exit_code == 0 and "demo" in compared.output
     assert f"{100 * emotion['pooled']['ua']:.1f}" in compared.output  # classification metrics in percent
