@@ -9,24 +9,22 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-import yaml
-
 from ..atomic import write_text
 from ..errors import SertkError
+from ..recipe import read_yaml
 from .report import METRICS_FILE
-from .rundir import RECIPE_FILE
+from .rundir import RECIPE_FILE, require_run_files
 
 COLUMNS = ("run", "corpus", "features", "model", "protocol", "folds", "head", "n")
 
 
 def _read(run_dir: Path) -> tuple[dict, dict]:
-    for name in (RECIPE_FILE, METRICS_FILE):
-        if not (run_dir / name).is_file():
-            raise SertkError(f"{run_dir}: not a finished sertk run (no {name}); pass folders made by sertk run")
+    require_run_files(run_dir, (RECIPE_FILE, METRICS_FILE))
     try:
-        return yaml.safe_load((run_dir / RECIPE_FILE).read_text()), json.loads((run_dir / METRICS_FILE).read_text())
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise SertkError(f"{run_dir}: unreadable run files ({exc.__class__.__name__}); rerun it") from None
+        metrics = json.loads((run_dir / METRICS_FILE).read_text())
+    except json.JSONDecodeError as exc:
+        raise SertkError(f"{run_dir / METRICS_FILE}: unreadable ({exc.msg}); rerun the recipe") from None
+    return read_yaml(run_dir / RECIPE_FILE), metrics
 
 
 def _name(section: Any) -> str:

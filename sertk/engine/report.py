@@ -44,7 +44,7 @@ def head_summary(head: Head, outcomes, metrics: Sequence, seed: int) -> dict[str
     """Per fold, pooled with bootstrap 95% CI, and mean ± std over folds."""
     from .scoring import bootstrap_ci, confusion_matrix, score, summarize
 
-    per_fold = {o.name: score(head, *_fold_xy(o, head), metrics) for o in outcomes}
+    per_fold = {o.name: fold_score(o, head, metrics) for o in outcomes}
     y, out = _pool(outcomes, head)
     pooled = score(head, y, out, metrics)
     ci = {m.name: list(bootstrap_ci(lambda a, b, _m=m: score(head, a, b, [_m])[_m.name], y, out, seed=seed))
@@ -58,17 +58,18 @@ def head_summary(head: Head, outcomes, metrics: Sequence, seed: int) -> dict[str
     return summary
 
 
-def _fold_xy(outcome, head: Head):
-    return _pool([outcome], head)
+def fold_score(outcome, head: Head, metrics: Sequence) -> dict[str, float]:
+    """One fold's test figures for one head."""
+    from .scoring import score
+
+    return score(head, *_pool([outcome], head), metrics)
 
 
 def fold_line(outcome, heads: Sequence[Head], metrics_by_kind: dict) -> str:
     """One fold's test figures as a log line, e.g. ``fold 03: emotion ua 0.712 wa 0.730``."""
-    from .scoring import score
-
     parts = []
     for h in heads:
-        values = score(h, *_fold_xy(outcome, h), metrics_by_kind.get(h.kind, []))
+        values = fold_score(outcome, h, metrics_by_kind.get(h.kind, []))
         parts.append(f"{h.name} " + " ".join(f"{m} {v:.3f}" for m, v in values.items()))
     return f"fold {outcome.name}: " + "; ".join(parts)
 

@@ -10,6 +10,7 @@ from typing import Optional
 import yaml
 
 from ..atomic import write_json, write_text
+from ..errors import SertkError
 
 RECIPE_FILE = "recipe.yaml"
 RUN_FILE = "run.json"
@@ -25,6 +26,13 @@ def create_run_dir(base: str, name: Optional[str], stem: str) -> Path:
         path = candidate.with_name(f"{candidate.name}-{n}")
     path.mkdir(parents=True)
     return path
+
+
+def require_run_files(run_dir: Path, names) -> None:
+    """A user error unless ``run_dir`` holds every file in ``names`` (a finished run)."""
+    for name in names:
+        if not (run_dir / name).is_file():
+            raise SertkError(f"{run_dir}: not a finished sertk run (no {name}); pass a folder made by sertk run")
 
 
 def git_commit(folder: Path) -> Optional[str]:

@@ -16,7 +16,7 @@ from ..progress import Progress, Silent
 from ..recipe import parse_recipe, read_yaml
 from ..registry import Registry
 from .experiment import Data, prepare_data
-from .rundir import RECIPE_FILE
+from .rundir import RECIPE_FILE, require_run_files
 from .run import DATA_FILE, FOLDS_FILE, build_model, encoded_targets
 
 
@@ -25,9 +25,7 @@ class TrainedRun:
 
     def __init__(self, run_dir: Path, registry: Registry, progress: Progress = Silent()):
         self.dir = Path(run_dir)
-        for name in (RECIPE_FILE, FOLDS_FILE, DATA_FILE):
-            if not (self.dir / name).is_file():
-                raise SertkError(f"{self.dir}: not a finished sertk run (no {name}); pass a folder made by sertk run")
+        require_run_files(self.dir, (RECIPE_FILE, FOLDS_FILE, DATA_FILE))
         self.registry, self.progress = registry, progress
         self.recipe = parse_recipe(read_yaml(self.dir / RECIPE_FILE), str(self.dir / RECIPE_FILE), registry)
         self.fold_ids: dict[str, dict[str, list[str]]] = json.loads((self.dir / FOLDS_FILE).read_text())
