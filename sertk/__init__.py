@@ -1,21 +1,31 @@
-"""sertk — a plugin-based toolkit for speech emotion recognition."""
+"""sertk — a plugin-based toolkit for speech emotion recognition.
+
+The public plugin API is what this module exports plus :mod:`sertk.nn` (torch
+building blocks).  Plugins import nothing else from sertk.
+"""
+from .atomic import atomic_path, write_json, write_text
+from .audio import load_audio, write_audio
+from .errors import ConfigError, SertkError
 from .hookspecs import hookimpl
-from .interfaces import (Analyzer, Component, Contour, Corpus, Feature, FeatureInfo, Fold, Head, LabelSpace, Loss,
-                         Metric, Protocol, Utterance, Word)
+from .interfaces import (BLANK, TRANSCRIPT, Analyzer, Augmentation, Component, Contour, Corpus, Feature, FeatureInfo,
+                         Fold, Head, LabelSpace, Loss, Metric, Protocol, SegmentContext, Strategy, Utterance, Word)
 
 __version__ = "0.1.0"
 
-_TORCH_NAMES = ("Model", "EstimatorModel", "Batch")
+_LAZY = {"Model": "model", "EstimatorModel": "model", "Batch": "model", "TrainedRun": "engine.trained",
+         "FitSession": "engine.session", "Part": "engine.session"}
 
 
 def __getattr__(name):
-    """Torch-based interfaces load on first use so that importing sertk stays light."""
-    if name in _TORCH_NAMES:
-        from . import model
+    """Torch-based names load on first use so that importing sertk stays light."""
+    if name in _LAZY:
+        import importlib
 
-        return getattr(model, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'sertk' has no attribute {name!r}")
 
 
-__all__ = ["hookimpl", "Analyzer", "Component", "Contour", "Corpus", "Feature", "FeatureInfo", "Fold", "Head",
-           "LabelSpace", "Loss", "Metric", "Protocol", "Utterance", "Word", *_TORCH_NAMES, "__version__"]
+__all__ = ["hookimpl", "Analyzer", "Augmentation", "BLANK", "Component", "ConfigError", "Contour", "Corpus", "Feature",
+           "FeatureInfo", "Fold", "Head", "LabelSpace", "Loss", "Metric", "Protocol", "SegmentContext", "SertkError",
+           "Strategy", "TRANSCRIPT", "Utterance", "Word", "atomic_path", "load_audio", "write_audio", "write_json",
+           "write_text", *_LAZY, "__version__"]

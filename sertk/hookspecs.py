@@ -42,3 +42,13 @@ def sertk_register_protocols(register):
 @hookspec
 def sertk_register_analyzers(register):
     """Register :class:`sertk.Analyzer` subclasses."""
+
+
+@hookspec
+def sertk_register_augmentations(register):
+    """Register :class:`sertk.Augmentation` subclasses (on-the-fly training augmentation)."""
+
+
+@hookspec
+def sertk_register_strategies(register):
+    """Register :class:`sertk.Strategy` subclasses (how a fold's model is trained)."""

@@ -51,8 +51,12 @@ class Utterance:
 
     ``labels`` holds categorical labels (str, e.g. ``{"emotion": "anger"}``) and
     dimensional values (float, e.g. ``{"arousal": 3.5}``) under one key each;
-    ``contours`` holds time-continuous labels.  Either ``path`` or ``audio``
-    (mono float32 with ``sample_rate``) gives the signal.
+    ``contours`` holds time-continuous labels.  ``words`` are the transcript's
+    words with their times; ``alignments`` holds further time-aligned unit tiers
+    by name (e.g. ``{"phones": [...]}``), each a list of timed tokens.  An
+    utterance without labels is kept as unlabelled audio for training
+    strategies.  Either ``path`` or ``audio`` (mono float32 with
+    ``sample_rate``) gives the signal.
     """
 
     id: str
@@ -67,18 +71,28 @@ class Utterance:
     contours: dict[str, Contour] = field(default_factory=dict)
     transcript: Optional[str] = None
     words: list[Word] = field(default_factory=list)
+    alignments: dict[str, list[Word]] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+BLANK = "<blank>"
+TRANSCRIPT = "transcript"
 
 
 @dataclass(frozen=True)
 class Head:
     """One output of a model.
 
-    ``kind`` is ``"classification"`` (over ``classes``) or ``"regression"``;
+    ``kind`` is ``"classification"`` (over ``classes``), ``"regression"`` or
+    ``"sequence"`` (token sequences trained with CTC: ``classes`` is the token
+    vocabulary with :data:`BLANK` first, the output is (B, T, C) log-probabilities);
     ``level`` is ``"utterance"`` or ``"frame"``; ``target`` is the label key it
-    predicts (defaults to the head name).  A classification head on a numeric
-    label maps the value to the class named by its rounded integer (e.g. the
-    1–5 ratings of one IEMOCAP evaluator become classes "1".."5").
+    predicts (defaults to the head name): a label, a contour, ``"transcript"``
+    (characters) or an alignment tier (e.g. ``"phones"``).  ``rate`` is the
+    frame rate (frames per second) of a frame-level output; the engine aligns
+    frame outputs to the label frames by time.  A classification head on a
+    numeric label maps the value to the class named by its rounded integer
+    (e.g. the 1–5 ratings of one IEMOCAP evaluator become classes "1".."5").
     """
 
     name: str
@@ -86,15 +100,28 @@ class Head:
     classes: tuple[str, ...] = ()
     level: str = "utterance"
     target: Optional[str] = None
+    rate: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS_OF_HEAD:
+            raise ValueError(f"head {self.name!r}: kind must be one of {', '.join(KINDS_OF_HEAD)}, got {self.kind!r}")
+        if self.kind == "sequence" and (self.level != "frame" or not self.classes or self.classes[0] != BLANK):
+            raise ValueError(f"sequence head {self.name!r} must be frame-level with {BLANK!r} as its first class")
 
     @property
     def label_key(self) -> str:
         return self.target or self.name
 
     def encode(self, value: Any) -> Any:
-        """Turn a label value into the training target (class index or float)."""
+        """Turn a label value into the training target (class index, float, or token indices)."""
         if self.kind == "regression":
             return float(value)
+        if self.kind == "sequence":
+            index = {c: i for i, c in enumerate(self.classes)}
+            unknown = [t for t in value if t not in index]
+            if unknown:
+                raise ValueError(f"tokens {unknown[:5]} are not in head {self.name!r} vocabulary")
+            return np.asarray([index[t] for t in value], dtype=np.int64)
         key = value if isinstance(value, str) else str(int(round(float(value))))
         try:
             return self.classes.index(key)
@@ -102,26 +129,44 @@ class Head:
             raise ValueError(f"label {value!r} is not one of head {self.name!r} classes {list(self.classes)}") from None
 
 
+KINDS_OF_HEAD = ("classification", "regression", "sequence")
+
+
 @dataclass(frozen=True)
 class LabelSpace:
     """What the (filtered) corpus offers to predict: categorical classes per key,
-    numeric dimensions and time-continuous contours."""
+    numeric dimensions, time-continuous contours and token vocabularies of
+    sequence targets (``"transcript"`` characters, alignment tiers).
+    ``default_target`` (the recipe's ``data.target``) is the label a model
+    predicts when its recipe names none."""
 
     classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     dimensions: tuple[str, ...] = ()
     contours: tuple[str, ...] = ()
+    sequences: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    default_target: Optional[str] = None
 
-    def head_for(self, target: str, level: str = "utterance") -> Head:
+    @property
+    def keys(self) -> list[str]:
+        """Every label key, sorted."""
+        return sorted({*self.classes, *self.dimensions, *self.contours, *self.sequences})
+
+    def head_for(self, target: str, level: str = "utterance", name: Optional[str] = None,
+                 rate: Optional[float] = None) -> Head:
         """The natural head for a label key: classification for categorical
-        labels, regression for dimensions and contours."""
+        labels, regression for dimensions and contours (frame level), CTC
+        sequence for transcripts and alignment tiers."""
+        name = name or target
+        given = None if name == target else target
         if target in self.classes:
-            return Head(target, "classification", self.classes[target], level)
+            return Head(name, "classification", self.classes[target], level, given, rate)
         if target in self.dimensions:
-            return Head(target, "regression", (), level)
+            return Head(name, "regression", (), level, given, rate)
         if target in self.contours:
-            return Head(target, "regression", (), "frame")
-        known = sorted([*self.classes, *self.dimensions, *self.contours])
-        raise ValueError(f"target {target!r} is not a label of this corpus; it has {known}")
+            return Head(name, "regression", (), "frame", given, rate)
+        if target in self.sequences:
+            return Head(name, "sequence", (BLANK, *self.sequences[target]), "frame", given, rate)
+        raise ValueError(f"target {target!r} is not a label of this corpus; it has {self.keys}")
 
 
 @dataclass(frozen=True)
@@ -152,24 +197,61 @@ class Corpus(Component, abc.ABC):
     def utterances(self) -> list[Utterance]:
         """All usable utterances, after the corpus's own filtering options."""
 
+    @property
+    def report(self) -> str:
+        """One line on what was loaded and what looked wrong (empty when nothing to say)."""
+        return ""
+
+
+@dataclass(frozen=True)
+class SegmentContext:
+    """What a feature may read besides the signal: the utterance's transcript and
+    its timed words and alignment tiers, cut to the segment ``start_s``..``end_s``
+    (seconds in the utterance) with times relative to the segment start."""
+
+    utterance_id: str
+    start_s: float
+    end_s: float
+    transcript: Optional[str] = None
+    words: tuple[Word, ...] = ()
+    alignments: dict[str, tuple[Word, ...]] = field(default_factory=dict)
+
+    def digest_fields(self, uses: Sequence[str]) -> dict[str, Any]:
+        """The fields named in ``uses`` as plain data (for cache keys)."""
+        plain = {"transcript": self.transcript,
+                 "words": [(w.start, w.end, w.text) for w in self.words],
+                 "alignments": {k: [(w.start, w.end, w.text) for w in v] for k, v in self.alignments.items()}}
+        return {k: plain[k] for k in uses}
+
 
 class Feature(Component, abc.ABC):
-    """Maps a mono float32 signal to a feature array.
+    """Maps a mono float32 signal (and, if it ``uses`` them, the transcript and
+    timings of the segment) to a feature array.
 
     ``level = "frame"`` returns (frames, dim); ``"utterance"`` returns (dim,).
-    ``normalize`` is the default normalisation the engine applies per fold
-    (``"standard"`` z-scores with training statistics, ``"none"`` leaves it).
+    Frame-level features may also be word sequences, (words, dim), with
+    ``frame_rate`` None.  ``normalize`` is the default normalisation the engine
+    applies per fold (``"standard"`` z-scores with training statistics,
+    ``"none"`` leaves it).  ``uses`` names the :class:`SegmentContext` fields
+    the feature reads (``"transcript"``, ``"words"``, ``"alignments"``); they
+    enter the cache key.  Signal-only features implement ``__call__``; features
+    that read the context implement ``extract``.
     """
 
     level: ClassVar[str] = "frame"
     normalize: ClassVar[str] = "standard"
+    uses: ClassVar[tuple[str, ...]] = ()
 
-    @abc.abstractmethod
     def __call__(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
-        """Extract from one segment."""
+        """Extract from one segment's signal."""
+        raise NotImplementedError(f"feature {self.name!r} implements neither __call__ nor extract")
+
+    def extract(self, signal: np.ndarray, sample_rate: int, context: SegmentContext) -> np.ndarray:
+        """Extract from one segment with its context; by default ``self(signal, sample_rate)``."""
+        return self(signal, sample_rate)
 
     def frame_rate(self, sample_rate: int) -> Optional[float]:
-        """Frames per second of the output (frame-level features)."""
+        """Frames per second of the output (frame-level features; None for word sequences)."""
         return None
 
     def cache_params(self) -> dict[str, Any]:
@@ -178,20 +260,31 @@ class Feature(Component, abc.ABC):
 
 
 class Loss(Component, abc.ABC):
-    """A training objective for one head: ``loss(output, target, mask=None)``."""
+    """A training objective for one head: ``loss(output, target, mask=None)``.
+
+    ``mask`` (B, T) marks valid target frames of frame-level heads, or valid
+    tokens of sequence heads (so ``mask.sum(1)`` are the target lengths).
+    Losses for ``sequence`` heads also receive ``output_lengths`` (B,), the
+    valid output frames.  A loss that needs training-set statistics overrides
+    :meth:`prepare`.
+    """
 
     kinds: ClassVar[tuple[str, ...]] = ("classification", "regression")
 
     @abc.abstractmethod
-    def __call__(self, output, target, mask=None):
-        """Scalar loss tensor. ``mask`` (B, T) marks valid frames for frame-level heads."""
+    def __call__(self, output, target, mask=None, **lengths):
+        """Scalar loss tensor."""
+
+    def prepare(self, head: Head, targets: np.ndarray) -> None:
+        """Called before every fit with the head and its 1-D encoded training targets."""
 
 
 class Metric(Component, abc.ABC):
     """A score over pooled predictions of one head.
 
     ``kind`` is the head kind it applies to; ``greater_is_better`` orients
-    early stopping and tuning.
+    model selection and tuning.  Sequence metrics receive lists of token-index
+    arrays (references and greedy CTC decodings).
     """
 
     kind: ClassVar[str] = "classification"
@@ -199,7 +292,36 @@ class Metric(Component, abc.ABC):
 
     @abc.abstractmethod
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] = ()) -> float:
-        """Class indices for classification, floats for regression."""
+        """Class indices for classification, floats for regression, token sequences for sequence heads."""
+
+
+class Augmentation(Component, abc.ABC):
+    """A random transformation of a training signal (noise, gain, tempo, reverberation).
+
+    Applied on the fly to training segments only, before feature extraction,
+    with a generator seeded per run, epoch and segment.  ``changes_timing`` is
+    True when the output's length differs from the input's (time-aligned
+    targets are then stretched with it).
+    """
+
+    changes_timing: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def __call__(self, signal: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+        """The transformed mono float32 signal."""
+
+
+class Strategy(Component, abc.ABC):
+    """How a fold's model is trained from its labelled, validation and unlabelled
+    parts (supervised by default; self-training or active learning in plugins).
+
+    ``fit`` receives a :class:`sertk.engine.session.FitSession` and returns the
+    trained model (an instance from ``session.new_model()``).
+    """
+
+    @abc.abstractmethod
+    def fit(self, session) -> Any:
+        """Train and return the fold's model."""
 
 
 class Analyzer(Component, abc.ABC):
@@ -207,7 +329,7 @@ class Analyzer(Component, abc.ABC):
 
     @abc.abstractmethod
     def analyze(self, run) -> dict[str, Any]:
-        """``run`` is a :class:`sertk.engine.run.TrainedRun`; returns a summary dict."""
+        """``run`` is a :class:`sertk.TrainedRun`; returns a summary dict."""
 
 
 class Protocol(Component, abc.ABC):

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from .errors import ConfigError, PluginError, unknown
-from .interfaces import Analyzer, Component, Corpus, Feature, Loss, Metric, Protocol
+from .interfaces import Analyzer, Augmentation, Component, Corpus, Feature, Loss, Metric, Protocol, Strategy
 
-KINDS = ("corpora", "features", "models", "losses", "metrics", "protocols", "analyzers")
+KINDS = ("corpora", "features", "models", "losses", "metrics", "protocols", "analyzers", "augmentations",
+         "strategies")
 SINGULAR = {"corpora": "corpus", "features": "feature", "models": "model", "losses": "loss",
-            "metrics": "metric", "protocols": "protocol", "analyzers": "analyzer"}
+            "metrics": "metric", "protocols": "protocol", "analyzers": "analyzer", "augmentations": "augmentation",
+            "strategies": "strategy"}
 # Constructor arguments the engine fills in; recipes cannot set them.
 DERIVED = ("inputs", "labels")
 
@@ -27,7 +29,8 @@ def _bases(kind: str) -> tuple[type, ...]:
 
         return (Model, EstimatorModel)
     return {"corpora": (Corpus,), "features": (Feature,), "losses": (Loss,), "metrics": (Metric,),
-            "protocols": (Protocol,), "analyzers": (Analyzer,)}[kind]
+            "protocols": (Protocol,), "analyzers": (Analyzer,), "augmentations": (Augmentation,),
+            "strategies": (Strategy,)}[kind]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from sertk.builtins.losses import CrossEntropy
-from sertk.builtins.models import MLP, LinearSVM, mean_std_pool
+from sertk.builtins.models import MLP, LinearSVM
+from sertk.nn import mean_std_pool
 from sertk.engine.config import OptimizerConfig, TrainConfig
 from sertk.engine.trainer import Trainer
 from sertk.interfaces import FeatureInfo, LabelSpace

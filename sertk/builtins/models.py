@@ -6,38 +6,11 @@ from typing import Literal, Optional
 import numpy as np
 import torch
 
-from ..interfaces import FeatureInfo, Head, LabelSpace
+from ..interfaces import FeatureInfo, LabelSpace
 from ..model import EstimatorModel, Model
+from ..nn import mean_std_pool, target_head
 
 _ACTIVATIONS = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh}
-
-
-def target_head(labels: LabelSpace, target: Optional[str], model: str) -> Head:
-    """The utterance-level head for label key ``target``.
-
-    ``None`` picks ``emotion`` when the corpus has it, else the corpus's only label.
-    """
-    if target is None:
-        keys = [*labels.classes, *labels.dimensions]
-        target = "emotion" if "emotion" in labels.classes else keys[0] if len(keys) == 1 else None
-        if target is None:
-            raise ValueError(f"{model} needs params.target: the corpus offers labels {keys}")
-    head = labels.head_for(target)
-    if head.level != "utterance":
-        raise ValueError(f"{model} predicts utterance-level labels, but {target!r} is a frame-level contour")
-    return head
-
-
-def mean_std_pool(x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """(B, T, D) frames → (B, 2D): mean and standard deviation over the valid frames
-    (the first ``lengths[b]`` of each row; all frames when ``lengths`` is None)."""
-    steps = torch.arange(x.shape[1], device=x.device)
-    valid = steps[None, :] < (lengths[:, None].to(x.device) if lengths is not None else x.shape[1])
-    weight = valid.to(x.dtype).unsqueeze(-1)
-    count = weight.sum(1).clamp_min(1)
-    mean = (x * weight).sum(1) / count
-    var = ((x - mean[:, None]) ** 2 * weight).sum(1) / count
-    return torch.cat([mean, var.clamp_min(1e-10).sqrt()], dim=-1)
 
 
 class MLP(Model):

@@ -46,3 +46,13 @@ def sertk_register_protocols(register):
 @hookimpl
 def sertk_register_analyzers(register):
     _register(".analyzers", register)
+
+
+@hookimpl
+def sertk_register_augmentations(register):
+    _register(".augmentations", register)
+
+
+@hookimpl
+def sertk_register_strategies(register):
+    _register(".strategies", register)

@@ -1,0 +1,2 @@
+"""Built-in training augmentations."""
+COMPONENTS: list = []

@@ -1,0 +1,2 @@
+"""Built-in training strategies."""
+COMPONENTS: list = []

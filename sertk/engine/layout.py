@@ -1,0 +1,103 @@
+"""The run directory's layout: every file name and path of a run, in one place.
+
+::
+
+    recipe.yaml  run.json  folds.json  data.json       written before training
+    folds/<fold>/model.pt  folds/<fold>/normalizer.npz  per fold (repeats: <fold>@r<k>)
+    metrics.json  predictions.csv  frames.csv  history.json   reports
+    confusion[_<head>].png|csv  learning_curves.png  contours_<head>.png
+    analysis/<analyzer>/...                          analyzers
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import SertkError
+
+_SAFE = re.compile(r"[^A-Za-z0-9._@-]+")
+
+
+def safe_name(name: str) -> str:
+    """``name`` as one path component: characters outside ``[A-Za-z0-9._@-]``
+    become ``_`` and leading dots are dropped, so no name can leave its folder."""
+    cleaned = _SAFE.sub("_", str(name)).lstrip(".")
+    return cleaned or "_"
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """Paths inside one run directory."""
+
+    dir: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dir", Path(self.dir))
+
+    @property
+    def recipe(self) -> Path:
+        return self.dir / "recipe.yaml"
+
+    @property
+    def run(self) -> Path:
+        return self.dir / "run.json"
+
+    @property
+    def folds(self) -> Path:
+        return self.dir / "folds.json"
+
+    @property
+    def data(self) -> Path:
+        return self.dir / "data.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.dir / "metrics.json"
+
+    @property
+    def predictions(self) -> Path:
+        return self.dir / "predictions.csv"
+
+    @property
+    def frames(self) -> Path:
+        return self.dir / "frames.csv"
+
+    @property
+    def history(self) -> Path:
+        return self.dir / "history.json"
+
+    @property
+    def learning_curves(self) -> Path:
+        return self.dir / "learning_curves.png"
+
+    def confusion(self, head: str, several_heads: bool, suffix: str) -> Path:
+        return self.dir / (f"confusion_{safe_name(head)}{suffix}" if several_heads else f"confusion{suffix}")
+
+    def contours_plot(self, head: str) -> Path:
+        return self.dir / f"contours_{safe_name(head)}.png"
+
+    def fold_dir(self, fold: str) -> Path:
+        return self.dir / "folds" / safe_name(fold)
+
+    def model(self, fold: str) -> Path:
+        return self.fold_dir(fold) / "model.pt"
+
+    def estimator(self, fold: str) -> Path:
+        return self.fold_dir(fold) / "model.pkl"
+
+    def normalizer(self, fold: str) -> Path:
+        return self.fold_dir(fold) / "normalizer.npz"
+
+    def analysis(self, name: str) -> Path:
+        path = self.dir / "analysis" / safe_name(name)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def require(self, paths: Iterable[Path]) -> None:
+        """A user error unless every path exists (a finished run)."""
+        for path in paths:
+            if not path.is_file():
+                raise SertkError(f"{self.dir}: not a finished sertk run (no {path.relative_to(self.dir)}); "
+                                 f"pass a folder made by sertk run")

@@ -1,0 +1,167 @@
+"""Torch building blocks shared by models of several papers: input lookup, heads,
+masks, masked pooling, recurrent encoders, frame alignment and the CCC.
+
+Part of the public plugin API (``from sertk.nn import ...``).
+"""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+import torch
+from torch import nn
+
+from .interfaces import FeatureInfo, Head, LabelSpace
+
+
+# ----------------------------------------------------------------- recipe glue
+def input_of(inputs: dict[str, FeatureInfo], key: Optional[str], model: str, level: Optional[str] = None,
+             param: str = "feature") -> FeatureInfo:
+    """The feature stream ``key`` a model reads (the only stream when ``key`` is
+    None), checked for its level; errors name the recipe param to set."""
+    if key is None:
+        candidates = [k for k, i in inputs.items() if level is None or i.level == level]
+        if len(candidates) != 1:
+            raise ValueError(f"{model} needs params.{param} to name one of the recipe's "
+                             f"{level + '-level ' if level else ''}features {candidates or sorted(inputs)}")
+        key = candidates[0]
+    if key not in inputs:
+        raise ValueError(f"{model} needs the feature with key {key!r} (set `{param}` or add it to the recipe's "
+                         f"features); the recipe has {sorted(inputs) or 'no features'}")
+    info = inputs[key]
+    if level is not None and info.level != level:
+        raise ValueError(f"feature {key!r} is {info.level}-level but {model} needs a {level}-level feature")
+    return info
+
+
+def target_head(labels: LabelSpace, target: Optional[str], model: str, level: str = "utterance",
+                rate: Optional[float] = None, name: Optional[str] = None) -> Head:
+    """The head for label key ``target``.
+
+    ``None`` picks the recipe's ``data.target`` when the corpus has it, else
+    ``emotion``, else the corpus's only label.  Categorical labels and
+    dimensions give utterance-level heads; contours and token sequences give
+    frame-level heads with output ``rate`` (frames/s), which ``level="utterance"``
+    (a model without frame outputs) refuses.
+    """
+    if target is None:
+        keys = labels.keys
+        for choice in (labels.default_target, "emotion"):
+            if choice in keys:
+                target = choice
+                break
+        else:
+            if len(keys) != 1:
+                raise ValueError(f"{model} needs params.target: the corpus offers labels {keys}")
+            target = keys[0]
+    head = labels.head_for(target, name=name)
+    if head.level == "frame":
+        if level == "utterance":
+            raise ValueError(f"{model} predicts utterance-level labels, but {target!r} is time-aligned "
+                             f"(a contour or token sequence)")
+        head = Head(head.name, head.kind, head.classes, "frame", head.target, rate)
+    return head
+
+
+# ----------------------------------------------------------------- masks and pooling
+def frame_mask(lengths: Optional[torch.Tensor], steps: int, batch: int = 1,
+               device: Optional[torch.device] = None) -> torch.Tensor:
+    """(B, steps) boolean mask of the first ``lengths[b]`` frames (all when None)."""
+    if lengths is None:
+        return torch.ones(batch, steps, dtype=torch.bool, device=device)
+    lengths = lengths.to(device) if device is not None else lengths
+    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def masked_mean(x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """(B, T, D) → (B, D): the mean over each row's valid frames."""
+    weight = frame_mask(lengths, x.shape[1], x.shape[0], x.device).to(x.dtype).unsqueeze(-1)
+    return (x * weight).sum(1) / weight.sum(1).clamp_min(1)
+
+
+def mean_std_pool(x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """(B, T, D) → (B, 2D): mean and standard deviation over each row's valid frames."""
+    weight = frame_mask(lengths, x.shape[1], x.shape[0], x.device).to(x.dtype).unsqueeze(-1)
+    count = weight.sum(1).clamp_min(1)
+    mean = (x * weight).sum(1) / count
+    var = ((x - mean[:, None]) ** 2 * weight).sum(1) / count
+    return torch.cat([mean, var.clamp_min(1e-10).sqrt()], dim=-1)
+
+
+# ----------------------------------------------------------------- sequence models
+class RecurrentEncoder(nn.Module):
+    """Stacked (bi)directional LSTM or GRU over padded (B, T, D) frames.
+
+    Padded frames are packed away, so they change neither the states of valid
+    frames nor the backward pass; outputs at padded frames are zero.  ``dropout``
+    applies between layers (torch's convention).  Output: (B, T, hidden × directions).
+    """
+
+    def __init__(self, input_size: int, hidden: int, layers: int = 2, bidirectional: bool = True,
+                 cell: Literal["lstm", "gru"] = "lstm", dropout: float = 0.0) -> None:
+        super().__init__()
+        if cell not in ("lstm", "gru"):
+            raise ValueError(f"cell must be lstm or gru, got {cell!r}")
+        if hidden < 1 or layers < 1:
+            raise ValueError(f"hidden and layers must be >= 1, got {hidden} and {layers}")
+        rnn = nn.LSTM if cell == "lstm" else nn.GRU
+        self.rnn = rnn(input_size, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional,
+                       dropout=dropout if layers > 1 else 0.0)
+        self.output_size = hidden * (2 if bidirectional else 1)
+
+    def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if lengths is None:
+            return self.rnn(x)[0]
+        lengths = lengths.clamp(1, x.shape[1]).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.rnn(packed)
+        return nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
+
+
+# ----------------------------------------------------------------- alignment
+def output_lengths(durations: torch.Tensor, rate: float, steps: int) -> torch.Tensor:
+    """Valid output frames of a frame-level head at ``rate`` frames/s for segments of
+    ``durations`` seconds: ceil(duration × rate), at least 1, at most ``steps``."""
+    return torch.ceil(durations.double() * rate - 1e-6).long().clamp(1, steps)
+
+
+def align_frames(values: torch.Tensor, rate: float, lengths: torch.Tensor, times: torch.Tensor,
+                 label_rate: Optional[float] = None) -> torch.Tensor:
+    """Model outputs at ``rate`` frames/s, resampled at label frame ``times`` (s).
+
+    ``values`` is (B, T) or (B, T, C), output frame k centred at (k + ½)/rate;
+    ``lengths`` (B,) the valid output frames; ``times`` (B, L) the label frame
+    times relative to the segment start.  With ``label_rate`` below ``rate``
+    each label frame takes the mean of the output frames within ±½ label
+    period (pooling); otherwise outputs are linearly interpolated.  Positions
+    are clamped to each row's valid frames.  Returns (B, L) or (B, L, C);
+    differentiable in ``values``.
+    """
+    squeeze = values.ndim == 2
+    v = values.unsqueeze(-1) if squeeze else values
+    b, t, c = v.shape
+    last = (lengths.to(v.device).clamp(1, t) - 1).to(v.dtype)[:, None]
+    times = times.to(v.device, v.dtype)
+    if label_rate is not None and label_rate < rate:
+        half = 0.5 * rate / label_rate
+        centre = times * rate - 0.5
+        lo = torch.minimum(torch.ceil(centre - half).clamp_min(0), last)
+        hi = torch.maximum(torch.minimum(torch.floor(centre + half), last), lo)
+        csum = torch.cat([torch.zeros(b, 1, c, device=v.device, dtype=v.dtype), v.cumsum(1)], dim=1)
+        take = lambda idx: csum.gather(1, idx.long().unsqueeze(-1).expand(-1, -1, c))  # noqa: E731
+        out = (take(hi + 1) - take(lo)) / (hi - lo + 1).unsqueeze(-1)
+    else:
+        pos = torch.minimum((times * rate - 0.5).clamp_min(0), last)
+        lo = pos.floor()
+        frac = (pos - lo).unsqueeze(-1)
+        hi = torch.minimum(lo + 1, last)
+        take = lambda idx: v.gather(1, idx.long().unsqueeze(-1).expand(-1, -1, c))  # noqa: E731
+        out = take(lo) * (1 - frac) + take(hi) * frac
+    return out.squeeze(-1) if squeeze else out
+
+
+# ----------------------------------------------------------------- concordance
+def concordance(output: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Lin's concordance correlation coefficient of two 1-D tensors (population statistics)."""
+    mo, mt = output.mean(), target.mean()
+    cov = ((output - mo) * (target - mt)).mean()
+    return 2 * cov / (output.var(unbiased=False) + target.var(unbiased=False) + (mo - mt) ** 2 + eps)
