@@ -247,18 +247,54 @@ def predict(run_dir, audio, out_file):
 
 @main.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
-@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False), help="Also write the table as CSV.")
+@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False),
+              help="Also write the table as CSV, and the paired tests as <stem>_significance.csv beside it.")
+@click.option("--test", is_flag=True, help="Test every later run against the first (automatic for two runs).")
 @user_errors
-def compare(run_dirs, out_file):
-    """Finished runs side by side: pooled metrics (classification in percent); --out adds the 95% CIs."""
-    from .engine.compare import compare_runs, write_comparison_csv
+def compare(run_dirs, out_file, test):
+    """Finished runs side by side: pooled metrics (classification in percent); --out adds the 95% CIs.
+
+    With two runs, or with --test, the per-fold scores of each later run are paired with
+    the first run's by fold name and compared per head and metric: the mean difference
+    (later − first; classification in percentage points) and a two-sided paired
+    permutation p-value. Runs without common folds are an error with --test, and only a
+    note otherwise.
+    """
+    from pathlib import Path
+
+    from rich.table import Table
+
+    from .engine.compare import compare_runs, paired_significance, write_comparison_csv, write_significance_csv
     from .terminal import comparison_table, out
 
     metrics, rows = compare_runs(run_dirs)
     out.print(comparison_table(metrics, rows))
+    tests = []
+    if test and len(run_dirs) < 2:
+        raise SertkError("--test needs at least two runs to pair")
+    if test or len(run_dirs) == 2:
+        try:
+            tests = [row for other in run_dirs[1:] for row in paired_significance(run_dirs[0], other)]
+        except SertkError as exc:
+            if test:
+                raise
+            out.print(f"no significance test: {exc}")
+    if tests:
+        table = Table(title="Paired permutation test over folds (difference: later − first run)")
+        for col in ("run1", "run2", "head", "metric", "pairs", "mean difference", "p"):
+            table.add_column(col, justify="right" if col in ("pairs", "mean difference", "p") else "left")
+        for t in tests:
+            scale, fmt = (100, "{:+.1f}") if t["kind"] == "classification" else (1, "{:+.3f}")
+            table.add_row(t["run1"], t["run2"], t["head"], t["metric"], str(t["pairs"]), fmt.format(scale * t["mean_difference"]),
+                          "" if t["p_value"] is None else f"{t['p_value']:.3g}")
+        out.print(table)
     if out_file:
         write_comparison_csv(out_file, metrics, rows)
         out.print(f"written to {out_file}")
+        if tests:
+            significance_file = Path(out_file).with_name(f"{Path(out_file).stem}_significance.csv")
+            write_significance_csv(significance_file, tests)
+            out.print(f"written to {significance_file}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,8 +17,11 @@ class Batch:
 
     ``inputs[key]`` is (B, T, D) for frame-level features (zero-padded, true
     lengths in ``lengths[key]``) or (B, D) for utterance-level ones.
-    ``targets[head]`` is (B,) class indices / floats, or (B, T) for frame-level
-    heads with ``target_masks[head]`` marking valid frames.
+    ``targets[head]`` is (B,) class indices / floats, (B, L) contour values at
+    label frame times ``target_times[head]`` (seconds from the segment start,
+    ``target_rates[head]`` label frames/s), or (B, L) token indices of sequence
+    heads; ``target_masks[head]`` marks valid frames / tokens.  ``durations``
+    (B,) are the segments' audio lengths in seconds.
     """
 
     ids: list[str]
@@ -26,10 +29,37 @@ class Batch:
     lengths: dict[str, torch.Tensor] = field(default_factory=dict)
     targets: dict[str, torch.Tensor] = field(default_factory=dict)
     target_masks: dict[str, torch.Tensor] = field(default_factory=dict)
+    target_times: dict[str, torch.Tensor] = field(default_factory=dict)
+    target_rates: dict[str, float] = field(default_factory=dict)
+    durations: Optional[torch.Tensor] = None
 
     def to(self, device) -> "Batch":
         move = lambda d: {k: v.to(device, non_blocking=True) for k, v in d.items()}  # noqa: E731
-        return Batch(self.ids, move(self.inputs), move(self.lengths), move(self.targets), move(self.target_masks))
+        return Batch(self.ids, move(self.inputs), move(self.lengths), move(self.targets), move(self.target_masks),
+                     move(self.target_times), dict(self.target_rates),
+                     self.durations.to(device) if self.durations is not None else None)
+
+
+def frame_output(head: Head, output: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """A frame-level head's output made comparable with its targets, and its valid output lengths.
+
+    Output frames run at ``head.rate`` (when a model gives none: as many frames
+    as span the longest segment).  With label frame times in the batch the
+    output is aligned to them (:func:`sertk.nn.align_frames`), so models never
+    resample to the label rate themselves; sequence heads stay at their own
+    rate and come with output lengths for CTC.
+    """
+    from .nn import align_frames, output_lengths
+
+    steps = output.shape[1]
+    if batch.durations is None:
+        return output, None
+    rate = head.rate or steps / float(batch.durations.max().clamp_min(1e-6))
+    lengths = output_lengths(batch.durations, rate, steps)
+    times = batch.target_times.get(head.name)
+    if head.kind == "sequence" or times is None:
+        return output, lengths
+    return align_frames(output, rate, lengths, times, batch.target_rates.get(head.name)), lengths
 
 
 class Model(Component, torch.nn.Module):
@@ -37,7 +67,9 @@ class Model(Component, torch.nn.Module):
 
     Subclasses set ``self.heads`` in ``__init__`` and return ``{head.name:
     tensor}`` from ``forward``: (B, C) logits for classification, (B,) values
-    for regression, (B, T, C) / (B, T) for frame-level heads.  The engine
+    for regression, (B, T, C) / (B, T) for frame-level heads at ``head.rate``
+    frames/s (log-probabilities for sequence heads).  The engine aligns frame
+    outputs to the label frames.  The engine
     passes the derived constructor arguments ``inputs`` (feature key →
     :class:`FeatureInfo`) and ``labels`` (:class:`LabelSpace`) when the
     constructor accepts them.
@@ -57,11 +89,17 @@ class Model(Component, torch.nn.Module):
         """Outputs per head."""
 
     def head_losses(self, outputs: dict[str, torch.Tensor], batch: Batch, losses: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """Loss per head for one batch."""
-        return {
-            h.name: losses[h.name](outputs[h.name], batch.targets[h.name], batch.target_masks.get(h.name))
-            for h in self.heads
-        }
+        """Loss per head for one batch (frame outputs aligned to the label frames,
+        sequence losses given the valid output lengths)."""
+        per_head = {}
+        for h in self.heads:
+            output, extra = outputs[h.name], {}
+            if h.level == "frame":
+                output, lengths = frame_output(h, output, batch)
+                if h.kind == "sequence":
+                    extra["output_lengths"] = lengths
+            per_head[h.name] = losses[h.name](output, batch.targets[h.name], batch.target_masks.get(h.name), **extra)
+        return per_head
 
     def training_step(self, batch: Batch, losses: dict[str, Any], step) -> dict[str, float]:
         """One update: ``step(loss_tensor)`` backpropagates, clips and steps the
@@ -71,8 +109,8 @@ class Model(Component, torch.nn.Module):
         return {k: float(v.detach()) for k, v in per_head.items()}
 
     def penalized_parameters(self):
-        """Parameters the L2 weight penalty applies to (weights, not biases or norms)."""
-        return [p for n, p in self.named_parameters() if p.ndim > 1]
+        """Parameters the L2 weight penalty applies to (trainable weights, not biases, norms or frozen parts)."""
+        return [p for n, p in self.named_parameters() if p.ndim > 1 and p.requires_grad]
 
 
 class EstimatorModel(Component, abc.ABC):
@@ -97,4 +135,5 @@ def model_inputs_summary(inputs: dict[str, FeatureInfo]) -> str:
     return ", ".join(f"{k}: {i.level} dim {i.dim}" for k, i in inputs.items())
 
 
-__all__ = ["Batch", "Model", "EstimatorModel", "FeatureInfo", "Head", "LabelSpace", "model_inputs_summary"]
+__all__ = ["Batch", "Model", "EstimatorModel", "FeatureInfo", "Head", "LabelSpace", "frame_output",
+           "model_inputs_summary"]

@@ -10,79 +10,19 @@ from __future__ import annotations
 import copy
 import dataclasses
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Mapping, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
 import yaml
 
-from .data.segment import SegmentPolicy
-from .engine.config import TrainConfig
 from .errors import ConfigError, SertkError, unknown
-from .registry import Registry, type_problem
+from .registry import Registry
+from .settings import DataConfig, FeatureSpec, OutputConfig, TrainConfig, TuneConfig, from_mapping
 
-SECTIONS = ("corpus", "data", "features", "model", "loss", "train", "protocol", "metrics", "analyzers", "tune",
-            "output")
+SECTIONS = ("corpus", "data", "features", "augment", "model", "loss", "train", "strategy", "protocol", "metrics",
+            "analyzers", "tune", "output")
 REQUIRED = ("corpus", "features", "model")
-
-
-@dataclass
-class DataConfig:
-    """How audio becomes model input: sampling rate, segmentation, labels, workers."""
-
-    sample_rate: int = 16000
-    segment: SegmentPolicy = field(default_factory=SegmentPolicy)
-    label_set: Union[str, list[str], None] = None
-    target: str = "emotion"
-    aggregate: Literal["mean", "none"] = "mean"
-    workers: int = 1
-    cache: bool = True
-    cache_dir: Optional[str] = None
-
-    def __post_init__(self):
-        if self.sample_rate <= 0:
-            raise ConfigError("data.sample_rate", f"must be positive, got {self.sample_rate}")
-        if self.workers < 1:
-            raise ConfigError("data.workers", f"must be at least 1, got {self.workers}")
-        if self.label_set is not None:
-            from .labels import resolve_label_set
-
-            try:
-                resolve_label_set(self.label_set)
-            except ValueError as exc:
-                raise ConfigError("data.label_set", str(exc)) from None
-
-
-@dataclass
-class FeatureSpec:
-    """One feature stream: a registered feature, its params, the input key models see."""
-
-    name: str
-    params: dict = field(default_factory=dict)
-    key: Optional[str] = None
-    normalize: Optional[Literal["standard", "speaker", "none"]] = None
-
-    @property
-    def input_key(self) -> str:
-        return self.key or self.name
-
-
-@dataclass
-class TuneConfig:
-    """Hyperparameter search: trials of TPE over ``space`` (dotted recipe keys)."""
-
-    trials: int = 20
-    metric: Optional[str] = None
-    seed: int = 0
-    space: dict = field(default_factory=dict)
-
-
-@dataclass
-class OutputConfig:
-    """Where runs are written: ``dir/name`` (name defaults to recipe stem + time)."""
-
-    dir: str = "runs"
-    name: Optional[str] = None
 
 
 @dataclass
@@ -98,6 +38,8 @@ class Recipe:
     loss: Optional[dict]
     train: TrainConfig
     protocol: dict
+    augment: list[dict]
+    strategy: dict
     metrics: list[dict]
     analyzers: list[dict]
     tune: TuneConfig
@@ -187,6 +129,8 @@ def parse_recipe(raw: dict, source: str = "", registry: Optional[Registry] = Non
             loss=_spec(raw["loss"], "loss") if raw.get("loss") is not None else None,
             train=from_mapping(TrainConfig, raw.get("train") or {}, "train"),
             protocol=_spec(raw.get("protocol") or {"name": "loso"}, "protocol"),
+            augment=_spec_list(raw.get("augment") or [], "augment"),
+            strategy=_spec(raw.get("strategy") or {"name": "supervised"}, "strategy"),
             metrics=_spec_list(raw.get("metrics") or ["ua", "wa", "f1"], "metrics"),
             analyzers=_spec_list(raw.get("analyzers") or [], "analyzers"),
             tune=from_mapping(TuneConfig, raw.get("tune") or {}, "tune"),
@@ -215,6 +159,9 @@ def check_components(recipe: Recipe, registry: Registry) -> None:
     if recipe.loss is not None:
         registry.check("losses", recipe.loss, "loss")
     registry.check("protocols", recipe.protocol, "protocol")
+    registry.check("strategies", recipe.strategy, "strategy")
+    for i, spec in enumerate(recipe.augment):
+        registry.check("augmentations", spec, f"augment.{i}")
     for i, spec in enumerate(recipe.metrics):
         registry.check("metrics", spec, f"metrics.{i}")
     for i, spec in enumerate(recipe.analyzers):
@@ -249,40 +196,6 @@ def _spec_list(value: Any, key: str) -> list[dict]:
     return [_spec(value, key)]
 
 
-def from_mapping(cls: type, data: Any, key: str) -> Any:
-    """Build a settings dataclass from a mapping, checking keys and simple types."""
-    if dataclasses.is_dataclass(data):
-        return data
-    if isinstance(data, str) and cls is FeatureSpec:
-        data = {"name": data}
-    if not isinstance(data, Mapping):
-        raise ConfigError(key, f"expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for name, value in data.items():
-        if name not in fields:
-            raise ConfigError(f"{key}.{name}", unknown("key", name, fields))
-        ann = hints[name]
-        if dataclasses.is_dataclass(ann):
-            kwargs[name] = from_mapping(ann, value if value is not None else {}, f"{key}.{name}")
-            continue
-        problem = type_problem(value, ann)
-        if problem:
-            raise ConfigError(f"{key}.{name}", problem)
-        kwargs[name] = value
-    missing = [n for n, f in fields.items() if n not in kwargs and f.default is dataclasses.MISSING
-               and f.default_factory is dataclasses.MISSING]
-    if missing:
-        raise ConfigError(f"{key}.{missing[0]}", "is required")
-    try:
-        return cls(**kwargs)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(key, str(exc)) from None
-
-
 def resolved(recipe: Recipe) -> dict:
     """The recipe with every default filled in, as written to the run directory."""
     out = dict(recipe.raw)
@@ -292,5 +205,6 @@ def resolved(recipe: Recipe) -> dict:
     out["output"] = dataclasses.asdict(recipe.output)
     out["features"] = [dataclasses.asdict(f) for f in recipe.features]
     out["protocol"] = recipe.protocol
+    out["strategy"] = recipe.strategy
     out["metrics"] = recipe.metrics
     return out

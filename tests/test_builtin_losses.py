@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from sertk.builtins.losses import ConcordanceLoss, CrossEntropy, MeanSquaredError
+from sertk.builtins.losses import CTC, ConcordanceLoss, CrossEntropy, MeanSquaredError
 from sertk.builtins.metrics import ConcordanceCorrelation
 from sertk.interfaces import Head
 
@@ -88,3 +88,42 @@ def test_ccc_loss_gradient_improves_concordance():
         loss.backward()
         opt.step()
     assert values[-1] < values[0] / 2
+
+
+def test_ctc_matches_hand_sum_over_alignments_and_torch():
+    # T = 2 frames, classes (blank, a), target "a": alignments "a a", "a -", "- a"
+    probs = torch.tensor([[[0.6, 0.4], [0.3, 0.7]]])
+    target, mask, lengths = torch.tensor([[1, 0]]), torch.tensor([[True, False]]), torch.tensor([2])
+    by_hand = -np.log(0.4 * 0.7 + 0.4 * 0.3 + 0.6 * 0.7)  # divided by target length 1
+    loss = CTC()(probs.log(), target, mask, output_lengths=lengths)
+    assert float(loss) == pytest.approx(by_hand, rel=1e-6)
+
+    rng = np.random.default_rng(0)
+    logp = torch.tensor(rng.normal(size=(3, 9, 5)), dtype=torch.float32).log_softmax(-1)
+    targets = torch.tensor([[1, 2, 2, 0], [3, 0, 0, 0], [4, 1, 3, 2]])
+    mask = targets > 0
+    out_lengths = torch.tensor([9, 6, 8])
+    expected = torch.nn.functional.ctc_loss(logp.transpose(0, 1), targets, out_lengths, torch.tensor([3, 1, 4]))
+    assert float(CTC()(logp, targets, mask, output_lengths=out_lengths)) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_ctc_prefers_the_right_alignment_and_has_finite_gradients():
+    target, lengths = torch.tensor([[1, 2]]), torch.tensor([4])
+    right = torch.full((1, 4, 3), 0.05).index_put_((torch.tensor(0), torch.arange(4), torch.tensor([1, 0, 2, 0])),
+                                                   torch.tensor(0.9))
+    wrong = right[:, :, [0, 2, 1]]  # spells "b a"
+    assert float(CTC()(right.log(), target, output_lengths=lengths)) < float(
+        CTC()(wrong.log(), target, output_lengths=lengths)) - 1
+    logits = torch.zeros(1, 4, 3, requires_grad=True)
+    CTC()(logits.log_softmax(-1), target, output_lengths=lengths).backward()
+    assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
+    # a target longer than the output is infeasible: zeroed, not infinite
+    short = CTC()(logits.log_softmax(-1), torch.tensor([[1, 2, 1, 2, 1]]), output_lengths=lengths)
+    assert float(short.detach()) == 0.0
+
+
+def test_ctc_needs_output_lengths():
+    with pytest.raises(ValueError, match="ctc needs output_lengths"):
+        CTC()(torch.zeros(1, 4, 3), torch.tensor([[1]]))
+    with pytest.raises(ValueError, match="output .B, T, C. and target .B, L."):
+        CTC()(torch.zeros(4, 3), torch.tensor([[1]]), output_lengths=torch.tensor([4]))

@@ -3,8 +3,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
-from sertk.builtins.metrics import (COMPONENTS, ConcordanceCorrelation, MacroF1, PearsonCorrelation,
-                                    RootMeanSquaredError, UnweightedAverageRecall, WeightedAccuracy)
+from sertk.builtins.metrics import (COMPONENTS, CharacterErrorRate, ConcordanceCorrelation, MacroF1,
+                                    PearsonCorrelation, PhoneErrorRate, RootMeanSquaredError,
+                                    UnweightedAverageRecall, WeightedAccuracy, WordErrorRate)
+from sertk.interfaces import BLANK
+from sertk.sequences import edit_distance, error_rate, greedy_decode, split_words
 
 
 def test_classification_metrics_by_hand():
@@ -52,6 +55,61 @@ def test_regression_metrics_by_hand_and_against_numpy():
 
 def test_metric_declarations():
     names = {m.name: m for m in COMPONENTS}
-    assert set(names) == {"ua", "wa", "f1", "ccc", "pearson", "rmse"}
-    assert [n for n, m in names.items() if not m.greater_is_better] == ["rmse"]
+    assert set(names) == {"ua", "wa", "f1", "ccc", "pearson", "rmse", "cer", "per", "wer"}
+    assert [n for n, m in names.items() if not m.greater_is_better] == ["rmse", "cer", "per", "wer"]
     assert {n for n, m in names.items() if m.kind == "regression"} == {"ccc", "pearson", "rmse"}
+    assert {n for n, m in names.items() if m.kind == "sequence"} == {"cer", "per", "wer"}
+
+
+def _levenshtein(a, b):
+    """Textbook full-table dynamic programme, the reference for edit_distance."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+    return d[-1][-1]
+
+
+def test_greedy_decode_collapses_repeats_then_drops_blanks():
+    np.testing.assert_array_equal(greedy_decode(np.array([0, 1, 1, 0, 1, 2, 2, 0])), [1, 1, 2])
+    np.testing.assert_array_equal(greedy_decode(np.array([3, 3, 3])), [3])
+    np.testing.assert_array_equal(greedy_decode(np.array([2, 0, 0, 2]), blank=2), [0])
+    assert greedy_decode(np.array([0, 0])).size == 0 and greedy_decode(np.array([], dtype=int)).size == 0
+    with pytest.raises(ValueError, match="path must be 1-D"):
+        greedy_decode(np.zeros((2, 3)))
+
+
+def test_edit_distance_by_hand_and_against_the_full_table():
+    assert edit_distance("kitten", "sitting") == 3  # k→s, e→i, +g
+    assert edit_distance([1, 2, 3], [1, 2, 3]) == 0
+    assert edit_distance([], [4, 5]) == 2 and edit_distance(np.array([4, 5]), []) == 2
+    assert edit_distance(["the", "cat", "sat"], ["the", "sat", "down"]) == 2  # −cat, +down
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        a, b = rng.integers(0, 4, rng.integers(0, 12)), rng.integers(0, 4, rng.integers(0, 12))
+        assert edit_distance(a, b) == _levenshtein(list(a), list(b))
+
+
+def test_error_rate_pools_edits_over_reference_lengths():
+    # edits 1 + 2 over reference lengths 4 + 2, not the mean of 1/4 and 2/2
+    assert error_rate([[1, 2, 3, 4], [5, 6]], [[1, 2, 3], []]) == pytest.approx(3 / 6)
+    with pytest.raises(ValueError, match="at least one non-empty reference"):
+        error_rate([], [])
+    with pytest.raises(ValueError, match="pair up"):
+        error_rate([[1]], [])
+
+
+CLASSES = (BLANK, " ", "a", "c", "t", "s")  # indices: ' '=1 a=2 c=3 t=4 s=5
+
+
+def test_cer_per_and_wer_by_hand():
+    cat_sat = np.array([3, 2, 4, 1, 5, 2, 4])  # "cat sat"
+    cut_sat = np.array([3, 4, 1, 5, 2, 4])  # "ct sat": one deletion
+    assert split_words(cat_sat, CLASSES) == ["cat", "sat"]
+    assert split_words(np.array([1, 3, 1, 1, 2, 1]), CLASSES) == ["c", "a"]
+    refs, hyps = [cat_sat, np.array([2])], [cut_sat, np.array([2, 2])]
+    assert CharacterErrorRate()(refs, hyps, CLASSES) == pytest.approx(2 / 8)  # 1 + 1 edits / 7 + 1 tokens
+    assert PhoneErrorRate()(refs, hyps, CLASSES) == pytest.approx(2 / 8)
+    assert WordErrorRate()(refs, hyps, CLASSES) == pytest.approx(2 / 3)  # cat→ct, a→aa / 3 words
+    with pytest.raises(ValueError, match="wer needs a space token"):
+        WordErrorRate()(refs, hyps, (BLANK, "a", "c", "t", "s"))

@@ -6,7 +6,7 @@ import torch
 from sertk.builtins.losses import CrossEntropy
 from sertk.builtins.models import MLP, LinearSVM
 from sertk.nn import mean_std_pool
-from sertk.engine.config import OptimizerConfig, TrainConfig
+from sertk.settings import OptimizerConfig, TrainConfig
 from sertk.engine.trainer import Trainer
 from sertk.interfaces import FeatureInfo, LabelSpace
 from sertk.model import Batch
@@ -50,7 +50,7 @@ def test_mlp_regression_target_and_errors():
     model = MLP({"egemaps": INPUTS["egemaps"]}, LABELS, target="arousal")
     assert model.heads[0].kind == "regression"
     assert model({"egemaps": torch.zeros(4, 5)})["arousal"].shape == (4,)
-    with pytest.raises(ValueError, match="frame-level contour"):
+    with pytest.raises(ValueError, match="is time-aligned"):
         MLP(INPUTS, LABELS, target="valence_t")
     with pytest.raises(ValueError, match="not a label of this corpus"):
         MLP(INPUTS, LABELS, target="dominance")

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from sertk.errors import ConfigError
 from sertk.data.segment import SegmentPolicy, cut, segment_bounds
 
 RATE = 16000
@@ -55,10 +56,10 @@ def test_cache_params_ignore_unused_fields():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(policy="chunks"), "must be one of whole, fixed, slices"),
+    (dict(policy="chunks"), "expected one of 'whole', 'fixed', 'slices'"),
     (dict(seconds=0), "seconds must be > 0"),
     (dict(policy="slices", seconds=2.0, min_last=3.0), "min_last must be between 0 and seconds"),
 ])
 def test_invalid_policies_are_rejected(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):
         SegmentPolicy(**kwargs)

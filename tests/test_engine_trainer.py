@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from sertk.engine.config import OptimizerConfig, ScheduleConfig, TrainConfig
+from sertk.settings import OptimizerConfig, ScheduleConfig, TrainConfig
 from sertk.engine.optim import EpochSchedule, build_optimizer
 from sertk.engine.trainer import History, Trainer, l2_penalty, resolve_device, seed_everything
 from sertk.errors import ConfigError, SertkError

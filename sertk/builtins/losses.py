@@ -1,7 +1,8 @@
-"""Built-in training objectives for utterance-level and frame-level heads.
+"""Built-in training objectives for utterance-level, frame-level and sequence heads.
 
 Frame-level heads pass ``mask`` (B, T), True on valid frames; padded frames
-never contribute. A loss that needs training-set statistics defines
+never contribute. Sequence (CTC) heads pass ``mask`` (B, L) over valid target
+tokens and ``output_lengths`` (B,). A loss that needs training-set statistics defines
 ``prepare(head, targets)``, which the trainer calls before every fit with the
 head and its 1-D encoded training targets.
 """
@@ -14,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..interfaces import Head, Loss
+from ..nn import concordance
 
 
 def _valid(output: torch.Tensor, target: torch.Tensor, mask: Optional[torch.Tensor], classes: bool
@@ -94,11 +96,32 @@ class ConcordanceLoss(Loss):
     kinds = ("regression",)
 
     def __call__(self, output, target, mask=None):
-        output, target = _valid(output, target, mask, classes=False)
-        mo, mt = output.mean(), target.mean()
-        cov = ((output - mo) * (target - mt)).mean()
-        denominator = output.var(unbiased=False) + target.var(unbiased=False) + (mo - mt) ** 2
-        return 1 - 2 * cov / (denominator + 1e-8)
+        return 1 - concordance(*_valid(output, target, mask, classes=False))
 
 
-COMPONENTS = [CrossEntropy, MeanSquaredError, ConcordanceLoss]
+class CTC(Loss):
+    """Connectionist temporal classification (Graves et al., "Connectionist temporal
+    classification: labelling unsegmented sequence data with recurrent neural
+    networks", ICML 2006, §3.1): −log p(target | output) summed over alignments,
+    with the blank at index 0; torch's ``ctc_loss`` with ``reduction="mean"``
+    (each sequence's loss divided by its target length, then averaged) and
+    infeasible alignments (target longer than the output) zeroed."""
+
+    name = "ctc"
+    summary = "connectionist temporal classification over token sequences"
+    kinds = ("sequence",)
+
+    def __call__(self, output, target, mask=None, output_lengths=None):
+        if output_lengths is None:
+            raise ValueError("ctc needs output_lengths (B,), the valid output frames of each sequence")
+        if output.ndim != 3 or target.ndim != 2 or output.shape[0] != target.shape[0]:
+            raise ValueError(f"ctc needs output (B, T, C) and target (B, L), got {tuple(output.shape)} and "
+                             f"{tuple(target.shape)}")
+        target_lengths = (mask.long().sum(1) if mask is not None
+                          else torch.full((target.shape[0],), target.shape[1], dtype=torch.long))
+        return F.ctc_loss(output.transpose(0, 1).float(), target.long(), output_lengths.long(),
+                          target_lengths.to(output_lengths.device), blank=0, reduction="mean",
+                          zero_infinity=True)
+
+
+COMPONENTS = [CrossEntropy, MeanSquaredError, ConcordanceLoss, CTC]

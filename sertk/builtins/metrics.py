@@ -1,4 +1,5 @@
-"""Built-in metrics: the standard SER scores for categorical and dimensional heads."""
+"""Built-in metrics: the standard SER scores for categorical and dimensional heads,
+and token error rates for sequence (CTC) heads."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -6,6 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from ..interfaces import Metric
+from ..sequences import error_rate, split_words
 
 
 def _per_class_counts(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -95,5 +97,44 @@ class RootMeanSquaredError(Metric):
         return float(np.sqrt(np.mean((t - p) ** 2)))
 
 
+class CharacterErrorRate(Metric):
+    """Character error rate: Σ Levenshtein edits / Σ reference tokens over the
+    test set's sequences (references vs greedy CTC decodings), the label error
+    rate of Graves et al., ICML 2006, §2.1."""
+
+    name = "cer"
+    kind = "sequence"
+    greater_is_better = False
+    summary = "character error rate of decoded token sequences"
+
+    def __call__(self, y_true, y_pred, classes: Sequence[str] = ()) -> float:
+        return error_rate(y_true, y_pred)
+
+
+class PhoneErrorRate(CharacterErrorRate):
+    """Phone error rate: the same token error rate, named for phone targets (an
+    alignment tier such as ``phones``), as in TIMIT phone recognition (Graves et
+    al., "Speech recognition with deep recurrent neural networks", ICASSP 2013)."""
+
+    name = "per"
+    summary = "phone error rate of decoded token sequences"
+
+
+class WordErrorRate(Metric):
+    """Word error rate: the label error rate (Graves et al., ICML 2006, §2.1) over
+    words, the character tokens split into words at the space token ``" "`` of
+    the head's classes."""
+
+    name = "wer"
+    kind = "sequence"
+    greater_is_better = False
+    summary = "word error rate of decoded character sequences"
+
+    def __call__(self, y_true, y_pred, classes: Sequence[str] = ()) -> float:
+        if " " not in classes:
+            raise ValueError("wer needs a space token ' ' in the head's classes to find words; use cer or per")
+        return error_rate([split_words(t, classes) for t in y_true], [split_words(p, classes) for p in y_pred])
+
+
 COMPONENTS = [UnweightedAverageRecall, WeightedAccuracy, MacroF1, ConcordanceCorrelation, PearsonCorrelation,
-              RootMeanSquaredError]
+              RootMeanSquaredError, CharacterErrorRate, PhoneErrorRate, WordErrorRate]

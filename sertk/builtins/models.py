@@ -9,6 +9,7 @@ import torch
 from ..interfaces import FeatureInfo, LabelSpace
 from ..model import EstimatorModel, Model
 from ..nn import mean_std_pool, target_head
+from .blstm import BLSTM
 
 _ACTIVATIONS = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh}
 
@@ -99,4 +100,4 @@ class LinearSVM(EstimatorModel):
         return {head.name: out}
 
 
-COMPONENTS = [MLP, LinearSVM]
+COMPONENTS = [MLP, LinearSVM, BLSTM]

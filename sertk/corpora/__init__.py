@@ -10,6 +10,7 @@ from .ravdess import RAVDESS
 from .recola import RECOLA
 from .sewa import SEWA
 from .synthetic import Synthetic
+from .synthetic_continuous import SyntheticContinuous
 
-COMPONENTS = [Synthetic, Manifest, TranscribedManifest, EmoDB, IEMOCAP, RAVDESS, CremaD, EMOVO, MSPPodcast, RECOLA,
-              SEWA, LibriSpeech]
+COMPONENTS = [Synthetic, SyntheticContinuous, Manifest, TranscribedManifest, EmoDB, IEMOCAP, RAVDESS, CremaD, EMOVO,
+              MSPPodcast, RECOLA, SEWA, LibriSpeech]

@@ -26,7 +26,7 @@ import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -115,65 +115,93 @@ class Synthetic(LocalCorpus):
     def folder(self) -> Path:
         """The cache folder of this configuration: under ``cache_dir`` when given, else under
         ``$SERTK_CACHE/synthetic`` or ``~/.cache/sertk/synthetic``."""
-        base = self.cache_dir or os.environ.get("SERTK_CACHE")
-        root = Path(os.path.expanduser(base)) if base else Path.home() / ".cache" / "sertk"
-        if not self.cache_dir:
-            root = root / "synthetic"
-        key = json.dumps([VERSION, self.n_speakers, self.n_per_class, self.classes, self.seed, self.sample_rate])
-        return root / hashlib.sha1(key.encode()).hexdigest()[:16]
+        return cache_folder(self.name, self.cache_dir,
+                            [VERSION, self.n_speakers, self.n_per_class, self.classes, self.seed, self.sample_rate])
 
     def _where(self) -> str:
         return str(self.folder())
 
     def _load(self, check: Integrity) -> list[Utterance]:
-        folder = self.folder()
-        if not (folder / "labels.json").is_file():
-            self._render(folder)
-        records = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
-        out = []
-        for rec in records:
-            path = folder / "wav" / f"{rec['id']}.wav"
-            if not path.is_file():
-                check.problem("cached records without audio", str(path))
-                continue
-            out.append(Utterance(
-                id=rec["id"], speaker=rec["speaker"], path=str(path), partition=rec["partition"],
-                corpus=self.name,
-                labels={"emotion": rec["emotion"], "arousal": rec["arousal"], "valence": rec["valence"]},
-                contours={k: Contour(np.asarray(v["times"]), np.asarray(v["values"], dtype=np.float32))
-                          for k, v in rec["contours"].items()},
-                meta={"gender": rec["gender"], "intensity": rec["intensity"]}))
-        return out
+        return [Utterance(
+            id=rec["id"], speaker=rec["speaker"], path=str(path), partition=rec["partition"], corpus=self.name,
+            labels={"emotion": rec["emotion"], "arousal": rec["arousal"], "valence": rec["valence"]},
+            contours=contours_of(rec), meta={"gender": rec["gender"], "intensity": rec["intensity"]})
+            for rec, path in load_rendered(self.folder(), self._render, check)]
 
-    def _render(self, folder: Path) -> None:
-        """Render every utterance into a temporary folder, then move it into place."""
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+    def _render(self, tmp: Path) -> list[dict]:
+        """Write every utterance under ``tmp/wav``; return the label records."""
+        records = []
+        for s in range(self.n_speakers):
+            voice = make_voice(self.seed, s)
+            partition = partition_of(s, self.n_speakers)
+            for emotion in self.classes:
+                for i in range(self.n_per_class):
+                    rng = np.random.default_rng([self.seed, s, list(PROFILES).index(emotion), i])
+                    audio, rec = render(voice, PROFILES[emotion], self.sample_rate, rng)
+                    rec.update(id=f"{voice.id}_{emotion}_{i:03d}", speaker=voice.id, emotion=emotion,
+                               gender=voice.gender, partition=partition)
+                    _write_wav(tmp / "wav" / f"{rec['id']}.wav", audio, self.sample_rate)
+                    records.append(rec)
+        return records
+
+
+# -------------------------------------------------------------------- cache
+def cache_folder(corpus: str, cache_dir: Optional[str], key: list) -> Path:
+    """The folder of one configuration (``key``, hashed): under ``cache_dir`` when given, else
+    under ``$SERTK_CACHE/<corpus>`` or ``~/.cache/sertk/<corpus>``."""
+    base = cache_dir or os.environ.get("SERTK_CACHE")
+    root = Path(os.path.expanduser(base)) if base else Path.home() / ".cache" / "sertk"
+    if not cache_dir:
+        root = root / corpus
+    return root / hashlib.sha1(json.dumps(key).encode()).hexdigest()[:16]
+
+
+def load_rendered(folder: Path, render_into: Callable[[Path], list[dict]],
+                  check: Integrity) -> list[tuple[dict, Path]]:
+    """The label records of a rendered folder with their wav paths, rendering it first when absent.
+
+    ``render_into(tmp)`` writes ``tmp/wav/<id>.wav`` files and returns the records; it runs in
+    a temporary folder that is then renamed to ``folder``, so a folder is complete or absent.
+    """
+    if not (folder / "labels.json").is_file():
+        _render_atomically(folder, render_into)
+    out = []
+    for rec in json.loads((folder / "labels.json").read_text(encoding="utf-8")):
+        path = folder / "wav" / f"{rec['id']}.wav"
+        if path.is_file():
+            out.append((rec, path))
+        else:
+            check.problem("cached records without audio", str(path))
+    return out
+
+
+def _render_atomically(folder: Path, render_into: Callable[[Path], list[dict]]) -> None:
+    """Run ``render_into`` in a temporary folder beside ``folder``, then rename it into place."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+    try:
+        (tmp / "wav").mkdir()
+        (tmp / "labels.json").write_text(json.dumps(render_into(tmp)), encoding="utf-8")
+        if folder.is_dir() and not (folder / "labels.json").is_file():
+            shutil.rmtree(folder)  # an incomplete folder left by hand
         try:
-            (tmp / "wav").mkdir()
-            records = []
-            for s in range(self.n_speakers):
-                voice = make_voice(self.seed, s)
-                partition = ("test" if s == self.n_speakers - 1 else
-                             "dev" if s == self.n_speakers - 2 else "train")
-                for emotion in self.classes:
-                    for i in range(self.n_per_class):
-                        rng = np.random.default_rng([self.seed, s, list(PROFILES).index(emotion), i])
-                        audio, rec = render(voice, PROFILES[emotion], self.sample_rate, rng)
-                        rec.update(id=f"{voice.id}_{emotion}_{i:03d}", speaker=voice.id, emotion=emotion,
-                                   gender=voice.gender, partition=partition)
-                        _write_wav(tmp / "wav" / f"{rec['id']}.wav", audio, self.sample_rate)
-                        records.append(rec)
-            (tmp / "labels.json").write_text(json.dumps(records), encoding="utf-8")
-            if folder.is_dir() and not (folder / "labels.json").is_file():
-                shutil.rmtree(folder)  # an incomplete folder left by hand
-            try:
-                os.rename(tmp, folder)
-            except OSError:
-                if not (folder / "labels.json").is_file():  # not a concurrent render that won the race
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            os.rename(tmp, folder)
+        except OSError:
+            if not (folder / "labels.json").is_file():  # not a concurrent render that won the race
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def contours_of(record: dict) -> dict[str, Contour]:
+    """The contours of a label record."""
+    return {k: Contour(np.asarray(v["times"]), np.asarray(v["values"], dtype=np.float32))
+            for k, v in record["contours"].items()}
+
+
+def partition_of(speaker: int, n_speakers: int) -> str:
+    """The last speaker is the test set, the one before it the development set, the rest train."""
+    return "test" if speaker == n_speakers - 1 else "dev" if speaker == n_speakers - 2 else "train"
 
 
 def _write_wav(path: Path, audio: np.ndarray, sr: int) -> None:

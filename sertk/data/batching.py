@@ -1,42 +1,47 @@
 """Datasets of extracted segments and their collation into padded :class:`~sertk.model.Batch` es."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..model import Batch
+from .targets import FrameTarget
 
-Item = tuple[str, dict[str, np.ndarray], dict[str, Any]]
+Item = tuple[str, dict[str, np.ndarray], dict[str, Any], float]
 
 
 class SegmentDataset(Dataset):
-    """Segment ``i`` is ``(ids[i], {key: arrays[key][i]}, {head: targets[head][i]})``.
+    """Segment ``i`` is ``(ids[i], {key: arrays[key][i]}, {head: targets[head][i]}, durations[i])``.
 
     Targets are encoded values: ``int`` class indices or ``float`` values per
-    segment, or arrays of shape (T,) for frame-level heads.
+    segment, :class:`~sertk.data.targets.FrameTarget` contours, or token-index
+    arrays of sequence heads.  ``durations`` are the segments' audio lengths in
+    seconds (unknown: 0).
     """
 
-    def __init__(self, ids: list[str], arrays: dict[str, list[np.ndarray]], targets: dict[str, list[Any]]):
-        for name, values in [*arrays.items(), *targets.items()]:
+    def __init__(self, ids: list[str], arrays: dict[str, list[np.ndarray]], targets: dict[str, list[Any]],
+                 durations: Optional[Sequence[float]] = None):
+        durations = list(durations) if durations is not None else [0.0] * len(ids)
+        for name, values in [*arrays.items(), *targets.items(), ("durations", durations)]:
             if len(values) != len(ids):
                 raise ValueError(f"'{name}' has {len(values)} entries for {len(ids)} segments")
-        self.ids, self.arrays, self.targets = ids, arrays, targets
+        self.ids, self.arrays, self.targets, self.durations = ids, arrays, targets, durations
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __getitem__(self, i: int) -> Item:
         return (self.ids[i], {k: v[i] for k, v in self.arrays.items()},
-                {k: v[i] for k, v in self.targets.items()})
+                {k: v[i] for k, v in self.targets.items()}, float(self.durations[i]))
 
 
 def _pad(arrays: list[np.ndarray], dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """Zero-pad arrays of shape (T, ...) along T; returns (B, T_max, ...) and the lengths (B,)."""
     lengths = torch.tensor([len(a) for a in arrays], dtype=torch.long)
-    out = torch.zeros((len(arrays), int(lengths.max()), *arrays[0].shape[1:]), dtype=dtype)
+    out = torch.zeros((len(arrays), max(int(lengths.max()), 1), *arrays[0].shape[1:]), dtype=dtype)
     for i, a in enumerate(arrays):
         out[i, : len(a)] = torch.as_tensor(a, dtype=dtype)
     return out, lengths
@@ -47,12 +52,18 @@ def _target_dtype(values: list[Any]) -> torch.dtype:
     return torch.long if np.issubdtype(first.dtype, np.integer) else torch.float32
 
 
+def _mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    return torch.arange(steps) < lengths[:, None]
+
+
 def collate(items: list[Item]) -> Batch:
     """Stack utterance-level features (D,) into (B, D); zero-pad frame-level ones (T, D)
     into (B, T_max, D) with ``lengths``; class indices become long, values float;
-    frame-level targets (T,) are padded with boolean ``target_masks`` (B, T_max)."""
+    contours and token sequences are padded with boolean ``target_masks``, contours
+    with their frame times."""
     ids = [item[0] for item in items]
-    batch = Batch(ids, {})
+    durations = [item[3] for item in items]
+    batch = Batch(ids, {}, durations=torch.tensor(durations, dtype=torch.float32) if all(durations) else None)
     for key in items[0][1]:
         arrays = [item[1][key] for item in items]
         if arrays[0].ndim == 2:
@@ -61,12 +72,16 @@ def collate(items: list[Item]) -> Batch:
             batch.inputs[key] = torch.as_tensor(np.stack(arrays), dtype=torch.float32)
     for head in items[0][2]:
         values = [item[2][head] for item in items]
-        dtype = _target_dtype(values)
-        if np.ndim(values[0]) == 1:
-            batch.targets[head], lengths = _pad(values, dtype)
-            batch.target_masks[head] = torch.arange(batch.targets[head].shape[1]) < lengths[:, None]
+        if isinstance(values[0], FrameTarget):
+            batch.targets[head], lengths = _pad([v.values for v in values], _target_dtype([values[0].values]))
+            batch.target_times[head], _ = _pad([v.times for v in values], torch.float32)
+            batch.target_rates[head] = float(np.mean([v.rate for v in values]))
+            batch.target_masks[head] = _mask(lengths, batch.targets[head].shape[1])
+        elif np.ndim(values[0]) == 1:
+            batch.targets[head], lengths = _pad(values, _target_dtype(values))
+            batch.target_masks[head] = _mask(lengths, batch.targets[head].shape[1])
         else:
-            batch.targets[head] = torch.as_tensor(np.asarray(values), dtype=dtype)
+            batch.targets[head] = torch.as_tensor(np.asarray(values), dtype=_target_dtype(values))
     return batch
 
 
@@ -74,3 +89,17 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int, dro
     """A single-process loader whose shuffling is fixed by ``seed``."""
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate, num_workers=0,
                       generator=torch.Generator().manual_seed(seed), drop_last=drop_last)
+
+
+class EpochLoader:
+    """Training batches that may differ per epoch (on-the-fly augmentation, SortaGrad):
+    ``for_epoch(e)`` gives epoch ``e``'s (1-based) loader."""
+
+    def __init__(self, make: Callable[[int], Iterable[Batch]]):
+        self._make = make
+
+    def for_epoch(self, epoch: int) -> Iterable[Batch]:
+        return self._make(epoch)
+
+    def __iter__(self):
+        return iter(self._make(1))

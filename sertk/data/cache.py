@@ -2,8 +2,8 @@
 
 An entry holds one array per segment of an utterance and is keyed by the
 SHA-256 of the decoded (resampled) audio, the feature's name and
-``cache_params()``, the sample rate, the segment policy and
-:data:`CACHE_VERSION`.  Entries are written atomically; an unreadable entry
+``cache_params()``, the sample rate, the segment policy, the transcript and
+timings a feature ``uses``, and :data:`CACHE_VERSION`.  Entries are written atomically; an unreadable entry
 counts as a miss and is rewritten.
 """
 from __future__ import annotations
@@ -28,10 +28,14 @@ def audio_digest(signal: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(signal, dtype=np.float32).tobytes()).hexdigest()
 
 
-def cache_key(digest: str, feature: Feature, sample_rate: int, policy: SegmentPolicy) -> str:
-    """The entry key for one feature of one utterance's audio (given by its :func:`audio_digest`)."""
+def cache_key(digest: str, feature: Feature, sample_rate: int, policy: SegmentPolicy,
+              context: Optional[list] = None) -> str:
+    """The entry key for one feature of one utterance's audio (given by its :func:`audio_digest`);
+    ``context`` holds the transcript and timing fields the feature ``uses``."""
     spec = {"audio": digest, "feature": feature.name, "params": feature.cache_params(), "sample_rate": sample_rate,
             "segment": policy.cache_params(), "version": CACHE_VERSION}
+    if context:
+        spec["context"] = context
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..audio import utterance_signal
 from ..errors import SertkError
-from ..interfaces import Feature, FeatureInfo, Utterance
+from ..interfaces import Feature, FeatureInfo, SegmentContext, Utterance, Word
 from ..progress import Progress, Silent
 from .cache import FeatureCache, audio_digest, cache_key
 from .segment import SegmentPolicy, cut, segment_bounds
@@ -116,16 +116,28 @@ def _extract_utterance(utt: Utterance, features: list[tuple[str, Feature]], samp
     pieces = None
     out = {}
     for key, feature in features:
-        entry = cache_key(digest, feature, sample_rate, policy)
+        contexts = [segment_context(utt, start / sample_rate, end / sample_rate) for start, end in bounds]
+        entry = cache_key(digest, feature, sample_rate, policy,
+                          [c.digest_fields(feature.uses) for c in contexts] if feature.uses else None)
         arrays = cache.get(entry)
         if arrays is None:
             if not compute:
                 return None
             pieces = pieces if pieces is not None else cut(signal, bounds)
-            arrays = [_checked(feature(p, sample_rate), key, feature) for p in pieces]
+            arrays = [_checked(feature.extract(p, sample_rate, c), key, feature) for p, c in zip(pieces, contexts)]
             cache.put(entry, arrays)
         out[key] = arrays
     return _Done(len(signal), bounds, out)
+
+
+def segment_context(utt: Utterance, start_s: float, end_s: float) -> SegmentContext:
+    """The utterance's transcript and the words and alignment units overlapping
+    ``start_s``..``end_s``, with times relative to ``start_s``."""
+    def inside(units) -> tuple[Word, ...]:
+        return tuple(Word(max(w.start, start_s) - start_s, min(w.end, end_s) - start_s, w.text)
+                     for w in units if w.end > start_s and w.start < end_s)
+    return SegmentContext(utt.id, start_s, end_s, utt.transcript, inside(utt.words),
+                          {k: inside(v) for k, v in utt.alignments.items()})
 
 
 def _checked(array, key: str, feature: Feature) -> np.ndarray:

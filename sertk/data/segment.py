@@ -9,37 +9,11 @@ utterance gives 2 slices of 6 s with ``min_last=3``, a 15.5-s one gives 3).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
-
 import numpy as np
 
-POLICIES = ("whole", "fixed", "slices")
+from ..settings import SegmentPolicy
 
-
-@dataclass(frozen=True)
-class SegmentPolicy:
-    """How utterances are cut; see the module docstring."""
-
-    policy: Literal["whole", "fixed", "slices"] = "whole"
-    seconds: float = 6.0
-    min_last: float = 3.0
-
-    def __post_init__(self) -> None:
-        if self.policy not in POLICIES:
-            raise ValueError(f"segment policy must be one of {', '.join(POLICIES)}, got {self.policy!r}")
-        if not self.seconds > 0:
-            raise ValueError(f"segment seconds must be > 0, got {self.seconds}")
-        if self.policy == "slices" and not 0 <= self.min_last <= self.seconds:
-            raise ValueError(f"segment min_last must be between 0 and seconds ({self.seconds}), got {self.min_last}")
-
-    def cache_params(self) -> dict[str, Any]:
-        """Only the fields that change the segments (for cache keys)."""
-        if self.policy == "whole":
-            return {"policy": "whole"}
-        if self.policy == "fixed":
-            return {"policy": "fixed", "seconds": self.seconds}
-        return {"policy": "slices", "seconds": self.seconds, "min_last": self.min_last}
+__all__ = ["SegmentPolicy", "segment_bounds", "cut"]
 
 
 def segment_bounds(n_samples: int, sample_rate: int, policy: SegmentPolicy) -> list[tuple[int, int]]:

@@ -1,6 +1,7 @@
 """Finished runs side by side: one row per run and head, pooled metrics and their
 95% CI — the layout of the accuracy summary in Zhao et al. 2019, Table 7
-(network × protocol × corpus)."""
+(network × protocol × corpus) — and a paired permutation test of two runs'
+per-fold scores."""
 from __future__ import annotations
 
 import csv
@@ -9,22 +10,26 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from ..atomic import write_text
 from ..errors import SertkError
 from ..recipe import read_yaml
-from .report import METRICS_FILE
-from .rundir import RECIPE_FILE, require_run_files
+from .layout import RunLayout
+from .significance import paired_permutation_test
 
 COLUMNS = ("run", "corpus", "features", "model", "protocol", "folds", "head", "n")
+SIGNIFICANCE_COLUMNS = ("run1", "run2", "head", "metric", "pairs", "mean_difference", "p_value")
 
 
 def _read(run_dir: Path) -> tuple[dict, dict]:
-    require_run_files(run_dir, (RECIPE_FILE, METRICS_FILE))
+    layout = RunLayout(run_dir)
+    layout.require((layout.recipe, layout.metrics))
     try:
-        metrics = json.loads((run_dir / METRICS_FILE).read_text())
+        metrics = json.loads(layout.metrics.read_text())
     except json.JSONDecodeError as exc:
-        raise SertkError(f"{run_dir / METRICS_FILE}: unreadable ({exc.msg}); rerun the recipe") from None
-    return read_yaml(run_dir / RECIPE_FILE), metrics
+        raise SertkError(f"{layout.metrics}: unreadable ({exc.msg}); rerun the recipe") from None
+    return read_yaml(layout.recipe), metrics
 
 
 def _name(section: Any) -> str:
@@ -67,4 +72,43 @@ def write_comparison_csv(path: str | Path, metrics: Sequence[str], rows: Sequenc
             value, (low, high) = row["pooled"].get(m), row["ci95"].get(m, (None, None))
             values += ["" if v is None else f"{v:.6g}" for v in (value, low, high)]
         writer.writerow([*(row[c] for c in COLUMNS), *values])
+    write_text(path, buf.getvalue())
+
+
+def paired_significance(run1: str | Path, run2: str | Path, seed: int = 0) -> list[dict[str, Any]]:
+    """Per head and metric of both runs: the per-fold scores paired by fold name
+    (``heads.<head>.folds.<fold>.<metric>`` in metrics.json; repeats such as
+    ``speaker-03@r2`` pair with the same repeat), their mean difference run2 − run1
+    and the two-sided paired permutation p-value (None with a single pair)."""
+    run1, run2 = Path(run1), Path(run2)
+    heads1, heads2 = _read(run1)[1]["heads"], _read(run2)[1]["heads"]
+    rows = []
+    for head in (h for h in heads1 if h in heads2):
+        folds1, folds2 = heads1[head].get("folds", {}), heads2[head].get("folds", {})
+        common = [f for f in folds1 if f in folds2]
+        for metric in dict.fromkeys(m for f in common for m in folds1[f]):
+            pairs = np.array([(folds1[f][metric], folds2[f][metric]) for f in common
+                              if metric in folds1[f] and metric in folds2[f]],
+                             dtype=float).reshape(-1, 2)
+            pairs = pairs[np.isfinite(pairs).all(1)]
+            if len(pairs):
+                rows.append({"run1": run1.name, "run2": run2.name, "head": head, "metric": metric,
+                             "kind": heads1[head]["kind"], "pairs": len(pairs),
+                             "mean_difference": float(np.mean(pairs[:, 1] - pairs[:, 0])),
+                             "p_value": paired_permutation_test(pairs[:, 0], pairs[:, 1], seed)
+                             if len(pairs) > 1 else None})
+    if not rows:
+        raise SertkError(f"runs {run1} and {run2} have no fold in common (per-fold scores are paired by fold name "
+                         f"and head); compare runs made with the same protocol")
+    return rows
+
+
+def write_significance_csv(path: str | Path, rows: Sequence[dict]) -> None:
+    """The paired tests as CSV, one row per run pair, head and metric."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(SIGNIFICANCE_COLUMNS)
+    for row in rows:
+        writer.writerow([*(row[c] for c in SIGNIFICANCE_COLUMNS[:5]), f"{row['mean_difference']:.6g}",
+                         "" if row["p_value"] is None else f"{row['p_value']:.6g}"])
     write_text(path, buf.getvalue())

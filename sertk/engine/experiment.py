@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-import numpy as np
 
 from ..data.cache import FeatureCache
 from ..data.extract import Extracted, extract_features
+from ..data.targets import has_target, sequence_vocabularies
 from ..errors import SertkError
-from ..interfaces import FeatureInfo, Head, LabelSpace, Utterance
+from ..interfaces import Feature, FeatureInfo, Head, LabelSpace, Utterance
 from ..progress import Progress, Silent
 from ..recipe import Recipe
 from ..registry import Registry
@@ -26,6 +26,8 @@ class Data:
     extracted: Extracted
     labels: LabelSpace
     normalize: dict[str, str]
+    features: list[tuple[str, Feature]]
+    sample_rate: int
 
     @property
     def info(self) -> dict[str, FeatureInfo]:
@@ -55,7 +57,7 @@ def load_utterances(recipe: Recipe, registry: Registry, progress: Progress = Sil
             u.corpus = u.corpus or corpus.name
             if several:  # keep speakers and ids of different corpora apart
                 u.speaker, u.id = f"{u.corpus}/{u.speaker}", f"{u.corpus}/{u.id}"
-        if getattr(corpus, "report", ""):
+        if corpus.report:
             progress.log(corpus.report)
         if recipe.data.label_set is not None:
             found = harmonise(found, corpus.vocabulary, recipe.data.label_set)
@@ -66,8 +68,9 @@ def load_utterances(recipe: Recipe, registry: Registry, progress: Progress = Sil
     return utterances
 
 
-def label_space(utterances: Sequence[Utterance]) -> LabelSpace:
-    """Categorical classes (sorted), numeric dimensions and contours found in the utterances."""
+def label_space(utterances: Sequence[Utterance], default_target: Optional[str] = None) -> LabelSpace:
+    """Categorical classes (sorted), numeric dimensions, contours and token
+    vocabularies found in the utterances; ``default_target`` is ``data.target``."""
     categorical: dict[str, set] = {}
     numeric: set[str] = set()
     contours: set[str] = set()
@@ -79,7 +82,8 @@ def label_space(utterances: Sequence[Utterance]) -> LabelSpace:
                 numeric.add(k)
         contours.update(u.contours)
     return LabelSpace({k: tuple(sorted(v)) for k, v in sorted(categorical.items())},
-                      tuple(sorted(numeric)), tuple(sorted(contours)))
+                      tuple(sorted(numeric)), tuple(sorted(contours)), sequence_vocabularies(utterances),
+                      default_target)
 
 
 def prepare_data(recipe: Recipe, registry: Registry, progress: Progress = Silent(),
@@ -96,14 +100,13 @@ def prepare_data(recipe: Recipe, registry: Registry, progress: Progress = Silent
                          if recipe.data.cache else None)
     extracted = extract_features(utterances, features, recipe.data.sample_rate, recipe.data.segment, cache,
                                  workers=recipe.data.workers, progress=progress)
-    return Data(utterances, extracted, label_space(utterances), normalize)
+    return Data(utterances, extracted, label_space(utterances, recipe.data.target), normalize, features,
+                recipe.data.sample_rate)
 
 
 def usable(utterances: Sequence[Utterance], heads: Sequence[Head]) -> list[int]:
-    """Indices of utterances that carry a label for every head."""
-    def has(u: Utterance, h: Head) -> bool:
-        return h.label_key in (u.contours if h.level == "frame" else u.labels)
-    return [i for i, u in enumerate(utterances) if all(has(u, h) for h in heads)]
+    """Indices of utterances that carry a target for every head."""
+    return [i for i, u in enumerate(utterances) if all(has_target(u, h) for h in heads)]
 
 
 def class_counts(utterances: Sequence[Utterance], head: Head) -> dict[str, int]:
@@ -111,10 +114,3 @@ def class_counts(utterances: Sequence[Utterance], head: Head) -> dict[str, int]:
     counts = Counter(head.classes[head.encode(u.labels[head.label_key])] for u in utterances
                      if head.label_key in u.labels)
     return {c: counts.get(c, 0) for c in head.classes}
-
-
-def frame_targets(utt: Utterance, head: Head, n_frames: int, frame_rate: float, start_s: float) -> np.ndarray:
-    """A contour interpolated at the frame times of one segment."""
-    contour = utt.contours[head.label_key]
-    times = start_s + np.arange(n_frames) / frame_rate
-    return np.interp(times, contour.times, contour.values).astype(np.float32)

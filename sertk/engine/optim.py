@@ -5,12 +5,13 @@ from typing import Iterable, Literal
 
 import torch
 
-from .config import OptimizerConfig, ScheduleConfig
+from ..settings import OptimizerConfig, ScheduleConfig
 
 
-def build_optimizer(parameters: Iterable[torch.nn.Parameter], config: OptimizerConfig) -> torch.optim.Optimizer:
-    """The torch optimiser named by ``config`` (no weight decay: the trainer adds the L2 penalty itself)."""
-    params = [p for p in parameters if p.requires_grad]
+def build_optimizer(parameters: Iterable, config: OptimizerConfig) -> torch.optim.Optimizer:
+    """The torch optimiser named by ``config`` over trainable parameters or parameter
+    groups (dicts with their own ``lr``); no weight decay: the trainer adds the L2 penalty itself."""
+    params = [p for p in parameters if isinstance(p, dict) or p.requires_grad]
     if config.name == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
     if config.name == "adam":
@@ -49,5 +50,5 @@ class EpochSchedule:
 
     @property
     def lr(self) -> float:
-        """The current learning rate (of the first parameter group)."""
-        return float(self.optimizer.param_groups[0]["lr"])
+        """The current learning rate (the largest over parameter groups)."""
+        return max(float(g["lr"]) for g in self.optimizer.param_groups)

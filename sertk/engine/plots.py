@@ -68,3 +68,26 @@ def plot_curves(histories: Sequence[Union[History, Mapping[str, Any]]], path: Pa
     if len(histories) <= 12:
         loss_ax.legend(fontsize=7)
     _save(fig, path)
+
+
+def plot_contours(outcomes, head: str, path: PathLike, recordings: int = 4) -> None:
+    """Prediction against gold over time for the first few test recordings of a
+    frame-level regression head (one panel each)."""
+    from matplotlib.figure import Figure
+
+    picked = [(o, i) for o in outcomes for i in range(len(o.unit_ids))][:recordings]
+    if not picked:
+        return
+    fig = Figure(figsize=(10, 2.2 * len(picked)))
+    axes = fig.subplots(len(picked), 1, squeeze=False)[:, 0]
+    for ax, (o, i) in zip(axes, picked):
+        valid = o.masks[head][i]
+        times = np.asarray(o.times[head][i])
+        ax.plot(times, np.asarray(o.targets[head][i])[valid], label="gold", color="black")
+        ax.plot(times, np.asarray(o.outputs[head][i])[valid], label="prediction", color="tab:orange")
+        ax.set_title(f"{head}: {o.unit_ids[i]} (fold {o.name})", fontsize=9)
+        ax.set_ylabel(head)
+    axes[-1].set_xlabel("time (s)")
+    axes[0].legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)

@@ -1,28 +1,44 @@
-"""Results of a run: metrics.json, predictions.csv, confusion matrices (PNG and CSV)
-and learning-curve plots."""
+"""Results of a run: metrics.json, predictions.csv, frames.csv (frame-level heads),
+confusion matrices (PNG and CSV), contour and learning-curve plots.
+
+Frame-level heads are scored on all valid frames concatenated over recordings
+(the AVEC convention) and, per recording, averaged over recordings; their
+bootstrap CI resamples recordings, not frames.  Sequence heads are scored on
+the greedy CTC decodings.
+"""
 from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..atomic import write_json, write_text
 from ..interfaces import Head
+from .layout import RunLayout
 
-METRICS_FILE = "metrics.json"
-PREDICTIONS_FILE = "predictions.csv"
+
+def unit_rows(outcome, head: Head) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per evaluation unit: the valid targets and outputs of one head."""
+    targets, outputs = outcome.targets[head.name], outcome.outputs[head.name]
+    mask = outcome.masks.get(head.name)
+    if mask is None:
+        return [np.atleast_1d(t) for t in targets], [np.asarray(o)[None] for o in outputs]
+    return [np.asarray(t)[m] for t, m in zip(targets, mask)], [np.asarray(o)[m] for o, m in zip(outputs, mask)]
 
 
 def _pool(outcomes, head: Head) -> tuple[np.ndarray, np.ndarray]:
-    """Test targets and outputs of every fold, concatenated (frame-level heads flattened)."""
-    y = np.concatenate([np.asarray(o.targets[head.name]).reshape(len(o.unit_ids), -1) for o in outcomes])
-    out = np.concatenate([np.asarray(o.outputs[head.name]).reshape(len(o.unit_ids), -1) for o in outcomes])
-    if head.kind == "classification":
-        return y.reshape(-1), out
-    return y.reshape(-1), out.reshape(-1)
+    """Test targets and outputs of every fold, concatenated (valid frames of frame-level heads)."""
+    if head.kind == "sequence":
+        return (np.concatenate([o.targets[head.name] for o in outcomes]),
+                np.concatenate([o.outputs[head.name] for o in outcomes]))
+    ys, outs = [], []
+    for o in outcomes:
+        y, out = unit_rows(o, head)
+        ys.extend(y)
+        outs.extend(out)
+    return np.concatenate(ys), np.concatenate(outs)
 
 
 def baselines(head: Head, outcomes, metrics: Sequence, seed: int) -> dict[str, dict[str, float]]:
@@ -40,22 +56,70 @@ def baselines(head: Head, outcomes, metrics: Sequence, seed: int) -> dict[str, d
     return {"random_guess": score(head, y, guesses, metrics), "most_frequent": score(head, y, majority, metrics)}
 
 
+def _recording_ci(head: Head, outcomes, metrics: Sequence, seed: int, n: int = 1000) -> dict[str, list[float]]:
+    """Bootstrap 95% CI of frame-level scores, resampling whole recordings."""
+    from .scoring import score
+
+    ys, outs = [], []
+    for o in outcomes:
+        y, out = unit_rows(o, head)
+        ys.extend(y)
+        outs.extend(out)
+    rng = np.random.default_rng(seed)
+    draws = [rng.integers(0, len(ys), size=len(ys)) for _ in range(n)]
+    values = {m.name: [] for m in metrics}
+    for idx in draws:
+        scores = score(head, np.concatenate([ys[i] for i in idx]), np.concatenate([outs[i] for i in idx]), metrics)
+        for name, v in scores.items():
+            values[name].append(v)
+    return {k: [float(x) for x in np.nanpercentile(v, [2.5, 97.5])] for k, v in values.items()}
+
+
+def per_recording(head: Head, outcomes, metrics: Sequence) -> dict[str, float]:
+    """Each metric per recording, averaged over recordings (e.g. the mean per-sequence CCC)."""
+    from .scoring import score
+
+    rows = [score(head, y, out, metrics) for o in outcomes for y, out in zip(*unit_rows(o, head)) if len(y) > 1]
+    return {m.name: float(np.mean([r[m.name] for r in rows])) for m in metrics if rows}
+
+
 def head_summary(head: Head, outcomes, metrics: Sequence, seed: int) -> dict[str, Any]:
-    """Per fold, pooled with bootstrap 95% CI, and mean ± std over folds."""
+    """Per fold, pooled with bootstrap 95% CI, mean ± std over folds (and over
+    repeats), per recording for frame-level heads."""
     from .scoring import bootstrap_ci, confusion_matrix, score, summarize
 
     per_fold = {o.name: fold_score(o, head, metrics) for o in outcomes}
     y, out = _pool(outcomes, head)
     pooled = score(head, y, out, metrics)
-    ci = {m.name: list(bootstrap_ci(lambda a, b, _m=m: score(head, a, b, [_m])[_m.name], y, out, seed=seed))
-          for m in metrics}
-    summary = {"kind": head.kind, "pooled": pooled, "ci95": ci, "folds": per_fold,
+    frame = head.level == "frame" and head.kind != "sequence"
+    ci = _recording_ci(head, outcomes, metrics, seed) if frame else {
+        m.name: list(bootstrap_ci(lambda a, b, _m=m: score(head, a, b, [_m])[_m.name], y, out, seed=seed))
+        for m in metrics}
+    summary = {"kind": head.kind, "level": head.level, "pooled": pooled, "ci95": ci, "folds": per_fold,
                "over_folds": summarize(list(per_fold.values())), "n": int(len(y))}
+    if frame:
+        summary["per_recording"] = per_recording(head, outcomes, metrics)
+        summary["recordings"] = int(sum(len(o.unit_ids) for o in outcomes))
+    repeats = sorted({o.repeat for o in outcomes})
+    if len(repeats) > 1:
+        by_repeat = [score(head, *_pool([o for o in outcomes if o.repeat == r], head), metrics) for r in repeats]
+        summary["over_repeats"] = {m: {**v, "values": [s[m] for s in by_repeat]}
+                                   for m, v in summarize(by_repeat).items()}
     if head.kind == "classification":
         summary["classes"] = list(head.classes)
-        summary["confusion"] = confusion_matrix(y.astype(int), out.argmax(1), len(head.classes)).tolist()
-        summary["baselines"] = baselines(head, outcomes, metrics, seed)
+        summary["confusion"] = confusion_matrix(y.astype(int), out.argmax(-1), len(head.classes)).tolist()
+        if head.level == "utterance":
+            summary["baselines"] = baselines(head, outcomes, metrics, seed)
+    if head.kind == "sequence":
+        summary["blank_only"] = score(head, y, _empty_like(y), metrics)
     return summary
+
+
+def _empty_like(sequences: np.ndarray) -> np.ndarray:
+    """One empty decoding per reference (what a network that emits only blanks outputs)."""
+    out = np.empty(len(sequences), dtype=object)
+    out[:] = [np.zeros(0, dtype=np.int64) for _ in sequences]
+    return out
 
 
 def fold_score(outcome, head: Head, metrics: Sequence) -> dict[str, float]:
@@ -74,29 +138,57 @@ def fold_line(outcome, heads: Sequence[Head], metrics_by_kind: dict) -> str:
     return f"fold {outcome.name}: " + "; ".join(parts)
 
 
-def write_predictions(path: Path, heads: Sequence[Head], outcomes) -> None:
-    """One row per fold, unit and head: truth, prediction and class scores."""
+def _tokens(head: Head, indices) -> str:
+    return " ".join(head.classes[int(i)] for i in indices)
+
+
+def write_predictions(path, heads: Sequence[Head], outcomes) -> None:
+    """One row per fold, unit and utterance-level or sequence head: truth, prediction and class scores."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    max_classes = max((len(h.classes) for h in heads), default=0)
+    max_classes = max((len(h.classes) for h in heads if h.kind == "classification"), default=0)
     writer.writerow(["fold", "id", "speaker", "head", "true", "pred", *[f"score_{i}" for i in range(max_classes)]])
     for o in outcomes:
         for h in heads:
-            targets, outputs = np.asarray(o.targets[h.name]), np.asarray(o.outputs[h.name])
+            if h.level == "frame" and h.kind != "sequence":
+                continue
+            targets, outputs = o.targets[h.name], o.outputs[h.name]
             for i, uid in enumerate(o.unit_ids):
-                if h.kind == "classification" and h.level == "utterance":
-                    row = outputs[i]
-                    writer.writerow([o.name, uid, o.speakers[i], h.name, h.classes[int(targets[i])],
-                                     h.classes[int(row.argmax())], *[f"{v:.6g}" for v in row]])
-                elif h.level == "utterance":
-                    writer.writerow([o.name, uid, o.speakers[i], h.name, f"{float(targets[i]):.6g}",
-                                     f"{float(outputs[i]):.6g}"])
+                if h.kind == "sequence":
+                    row = [_tokens(h, targets[i]), _tokens(h, outputs[i])]
+                elif h.kind == "classification":
+                    scores = np.asarray(outputs[i])
+                    row = [h.classes[int(targets[i])], h.classes[int(scores.argmax())], *[f"{v:.6g}" for v in scores]]
                 else:
-                    writer.writerow([o.name, uid, o.speakers[i], h.name, "", f"mean {np.mean(outputs[i]):.6g}"])
+                    row = [f"{float(targets[i]):.6g}", f"{float(outputs[i]):.6g}"]
+                writer.writerow([o.name, uid, o.speakers[i], h.name, *row])
     write_text(path, buf.getvalue())
 
 
-def write_confusion_csv(path: Path, cm: np.ndarray, classes: Sequence[str]) -> None:
+def write_frames(path, heads: Sequence[Head], outcomes) -> None:
+    """Frame-level heads: one row per fold, recording, head and label frame (time in seconds)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["fold", "id", "speaker", "head", "time", "true", "pred"])
+    for o in outcomes:
+        for h in heads:
+            if h.name not in o.times:
+                continue
+            for i, uid in enumerate(o.unit_ids):
+                valid = o.masks[h.name][i]
+                pred = np.asarray(o.outputs[h.name][i])[valid]
+                if h.kind == "classification":
+                    pred = [h.classes[int(k)] for k in pred.argmax(-1)]
+                    true = [h.classes[int(k)] for k in np.asarray(o.targets[h.name][i])[valid]]
+                else:
+                    pred = [f"{v:.6g}" for v in pred]
+                    true = [f"{v:.6g}" for v in np.asarray(o.targets[h.name][i])[valid]]
+                for t, y, p in zip(o.times[h.name][i], true, pred):
+                    writer.writerow([o.name, uid, o.speakers[i], h.name, f"{t:.3f}", y, p])
+    write_text(path, buf.getvalue())
+
+
+def write_confusion_csv(path, cm: np.ndarray, classes: Sequence[str]) -> None:
     """A confusion matrix in percent of each true class (rows = true, columns =
     predicted), the layout of Zhao et al. 2019, Tables 3–6; ``n`` counts each row."""
     from .scoring import row_percent
@@ -109,25 +201,28 @@ def write_confusion_csv(path: Path, cm: np.ndarray, classes: Sequence[str]) -> N
     write_text(path, buf.getvalue())
 
 
-def write_reports(run_dir: Path, heads: Sequence[Head], outcomes, metrics_by_kind: dict, seed: int) -> dict:
+def write_reports(layout: RunLayout, heads: Sequence[Head], outcomes, metrics_by_kind: dict, seed: int) -> dict:
     """Every result file of a run; returns the metrics summary."""
-    from .plots import plot_confusion, plot_curves
+    from .plots import plot_confusion, plot_contours, plot_curves
 
     summary: dict[str, Any] = {"folds": [o.name for o in outcomes], "heads": {}}
     for h in heads:
         summary["heads"][h.name] = head_summary(h, outcomes, metrics_by_kind.get(h.kind, []), seed)
         if h.kind == "classification":
-            cm, stem = np.asarray(summary["heads"][h.name]["confusion"]), (
-                f"confusion_{h.name}" if len(heads) > 1 else "confusion")
-            plot_confusion(cm, h.classes, run_dir / f"{stem}.png",
+            cm = np.asarray(summary["heads"][h.name]["confusion"])
+            plot_confusion(cm, h.classes, layout.confusion(h.name, len(heads) > 1, ".png"),
                            title=f"{h.name}: pooled over {len(outcomes)} folds (% of true class)")
-            write_confusion_csv(run_dir / f"{stem}.csv", cm, h.classes)
+            write_confusion_csv(layout.confusion(h.name, len(heads) > 1, ".csv"), cm, h.classes)
+        if h.level == "frame" and h.kind == "regression":
+            plot_contours(outcomes, h.name, layout.contours_plot(h.name))
     vals = [o.validation_score for o in outcomes if o.validation_score is not None]
     summary["validation_score"] = float(np.mean(vals)) if vals else None
     histories = {o.name: o.history for o in outcomes if o.history}
     if histories:
-        plot_curves(list(histories.values()), run_dir / "learning_curves.png", names=list(histories))
-        write_json(run_dir / "history.json", histories)
-    write_predictions(run_dir / PREDICTIONS_FILE, heads, outcomes)
-    write_json(run_dir / METRICS_FILE, summary)
+        plot_curves(list(histories.values()), layout.learning_curves, names=list(histories))
+        write_json(layout.history, histories)
+    write_predictions(layout.predictions, heads, outcomes)
+    if any(o.times for o in outcomes):
+        write_frames(layout.frames, heads, outcomes)
+    write_json(layout.metrics, summary)
     return summary

@@ -1,4 +1,4 @@
-"""The run directory: its name, and the provenance written before any work."""
+"""A new run directory and the provenance written into it before any work."""
 from __future__ import annotations
 
 import platform
@@ -10,11 +10,7 @@ from typing import Optional
 import yaml
 
 from ..atomic import write_json, write_text
-from ..errors import SertkError
-
-RECIPE_FILE = "recipe.yaml"
-RUN_FILE = "run.json"
-
+from .layout import RunLayout
 
 def create_run_dir(base: str, name: Optional[str], stem: str) -> Path:
     """A fresh folder ``base/name`` (``stem-YYYYmmdd-HHMMSS`` by default), never an existing one."""
@@ -28,13 +24,6 @@ def create_run_dir(base: str, name: Optional[str], stem: str) -> Path:
     return path
 
 
-def require_run_files(run_dir: Path, names) -> None:
-    """A user error unless ``run_dir`` holds every file in ``names`` (a finished run)."""
-    for name in names:
-        if not (run_dir / name).is_file():
-            raise SertkError(f"{run_dir}: not a finished sertk run (no {name}); pass a folder made by sertk run")
-
-
 def git_commit(folder: Path) -> Optional[str]:
     """The commit of the git checkout holding ``folder``, if any."""
     try:
@@ -44,14 +33,14 @@ def git_commit(folder: Path) -> Optional[str]:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def write_provenance(run_dir: Path, resolved_recipe: dict, source: str, plugins, seed: int) -> None:
+def write_provenance(layout: RunLayout, resolved_recipe: dict, source: str, plugins, seed: int) -> None:
     """The resolved recipe, package and plugin versions, git commit and seed."""
     import torch
 
     from .. import __version__
 
-    write_text(run_dir / RECIPE_FILE, yaml.safe_dump(resolved_recipe, sort_keys=False))
-    write_json(run_dir / RUN_FILE, {
+    write_text(layout.recipe, yaml.safe_dump(resolved_recipe, sort_keys=False))
+    write_json(layout.run, {
         "recipe": source,
         "seed": seed,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -61,12 +61,15 @@ def score(head: Head, y_true: np.ndarray, outputs: np.ndarray, metrics: Sequence
     """Every metric of the head's kind on one head's outputs.
 
     Classification outputs (N, C) are turned into predictions by argmax;
-    ``mask`` (N, T) selects the valid frames of a frame-level head.
+    ``mask`` (N, T) selects the valid frames of a frame-level head; sequence
+    heads compare token arrays (references against decodings).
     """
     y_true, outputs = np.asarray(y_true), np.asarray(outputs)
     if mask is not None:
         y_true, outputs = y_true[mask], outputs[mask]
-    if head.kind == "classification":
+    if head.kind == "sequence":
+        y_pred = outputs
+    elif head.kind == "classification":
         y_true, y_pred = y_true.astype(int), outputs.argmax(-1)
     else:
         y_true, y_pred = y_true.astype(float), outputs.astype(float)

@@ -15,29 +15,36 @@ from ..interfaces import FeatureInfo, Head, LabelSpace, Utterance
 from ..progress import Progress, Silent
 from ..recipe import parse_recipe, read_yaml
 from ..registry import Registry
+from .components import build_model
 from .experiment import Data, prepare_data
-from .rundir import RECIPE_FILE, require_run_files
-from .run import DATA_FILE, FOLDS_FILE, build_model, encoded_targets
+from .layout import RunLayout
 
 
 class TrainedRun:
     """Models, data and folds of a run directory written by ``sertk run``."""
 
     def __init__(self, run_dir: Path, registry: Registry, progress: Progress = Silent()):
-        self.dir = Path(run_dir)
-        require_run_files(self.dir, (RECIPE_FILE, FOLDS_FILE, DATA_FILE))
+        self.layout = RunLayout(run_dir)
+        self.dir = self.layout.dir
+        self.layout.require((self.layout.recipe, self.layout.folds, self.layout.data))
         self.registry, self.progress = registry, progress
-        self.recipe = parse_recipe(read_yaml(self.dir / RECIPE_FILE), str(self.dir / RECIPE_FILE), registry)
-        self.fold_ids: dict[str, dict[str, list[str]]] = json.loads((self.dir / FOLDS_FILE).read_text())
-        saved = json.loads((self.dir / DATA_FILE).read_text())
+        self.recipe = parse_recipe(read_yaml(self.layout.recipe), str(self.layout.recipe), registry)
+        self.fold_ids: dict[str, dict[str, list[str]]] = json.loads(self.layout.folds.read_text())
+        saved = json.loads(self.layout.data.read_text())
         self.heads = [Head(**{**h, "classes": tuple(h["classes"])}) for h in saved["heads"]]
         self.inputs = {k: FeatureInfo(**v) for k, v in saved["inputs"].items()}
-        self.labels = LabelSpace({k: tuple(v) for k, v in saved["labels"]["classes"].items()},
-                                 tuple(saved["labels"]["dimensions"]), tuple(saved["labels"]["contours"]))
+        labels = saved["labels"]
+        self.labels = LabelSpace({k: tuple(v) for k, v in labels["classes"].items()}, tuple(labels["dimensions"]),
+                                 tuple(labels["contours"]), {k: tuple(v) for k, v in labels.get("sequences", {}).items()},
+                                 labels.get("default_target"))
+        self.repeats = int(saved.get("repeats", 1))
 
     @property
     def folds(self) -> list[str]:
-        return list(self.fold_ids)
+        """The fold models of the run (every repeat's, named as in ``folds/``)."""
+        from .run import fold_name
+
+        return [fold_name(f, r, self.repeats) for r in range(self.repeats) for f in self.fold_ids]
 
     @property
     def sample_rate(self) -> int:
@@ -49,20 +56,20 @@ class TrainedRun:
         return prepare_data(self.recipe, self.registry, self.progress)
 
     def _fold(self, fold: str) -> dict[str, list[str]]:
-        if fold not in self.fold_ids:
-            raise SertkError(f"{self.dir}: no fold '{fold}' (folds: {', '.join(self.fold_ids)})")
-        return self.fold_ids[fold]
+        base = fold.split("@r")[0]
+        if fold not in self.folds or base not in self.fold_ids:
+            raise SertkError(f"{self.dir}: no fold '{fold}' (folds: {', '.join(self.folds)})")
+        return self.fold_ids[base]
 
     def model(self, fold: str):
         """The fold's trained model, in evaluation mode on the CPU."""
         import torch
 
         self._fold(fold)
-        folder = self.dir / "folds" / fold
-        if (folder / "model.pkl").is_file():
-            return pickle.loads((folder / "model.pkl").read_bytes())
+        if self.layout.estimator(fold).is_file():
+            return pickle.loads(self.layout.estimator(fold).read_bytes())
         model = build_model(self.recipe, self.registry, self.inputs, self.labels, self.recipe.train.seed)
-        model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu"))
+        model.load_state_dict(torch.load(self.layout.model(fold), map_location="cpu", weights_only=True))
         return model.eval()
 
     def segments(self, fold: str, split: str = "test") -> list[int]:
@@ -74,22 +81,25 @@ class TrainedRun:
     def _loader(self, fold: str, data: Data, seg: Sequence[int], batch_size: int, with_targets: bool):
         from ..data.batching import SegmentDataset, make_loader
         from ..data.normalize import Normalizer
+        from .session import encode_part
 
-        normalizer = Normalizer.load(self.dir / "folds" / fold / "normalizer.npz")
-        speakers = [data.utterances[data.extracted.segments[i].utt_index].speaker for i in seg]
+        normalizer = Normalizer.load(self.layout.normalizer(fold))
+        segments = [data.extracted.segments[i] for i in seg]
+        speakers = [data.utterances[s.utt_index].speaker for s in segments]
         arrays = normalizer.transform({k: [v[i] for i in seg] for k, v in data.extracted.arrays.items()},
                                       speakers=speakers)
-        ids = [data.extracted.segments[i].id for i in seg]
-        targets = encoded_targets(data, seg, self.heads) if with_targets else {}
-        return make_loader(SegmentDataset(ids, arrays, targets), batch_size, False, 0)
+        targets = encode_part(data, seg, self.heads).targets if with_targets else {}
+        return make_loader(SegmentDataset([s.id for s in segments], arrays, targets,
+                                          [s.end_s - s.start_s for s in segments]), batch_size, False, 0)
 
     def batches(self, fold: str, split: str = "test", batch_size: int = 8) -> Iterator:
         """Normalised input batches of a fold's split, as its model saw them."""
         return iter(self._loader(fold, self.data, self.segments(fold, split), batch_size, True))
 
     def predict(self, paths: Sequence[str], batch_size: int = 16) -> dict[str, dict[str, np.ndarray]]:
-        """Outputs for new recordings: per file and head, segment outputs averaged, then
-        averaged over the models of every fold (class probabilities or values)."""
+        """Outputs of the utterance-level heads for new recordings: per file and head,
+        segment outputs averaged, then averaged over the models of every fold (class
+        probabilities or values)."""
         from .scoring import aggregate_segments
         from .trainer import Trainer
 
@@ -98,20 +108,25 @@ class TrainedRun:
         seg = list(range(len(data.extracted.segments)))
         owner = [s.utt_index for s in data.extracted.segments]
         trainer = Trainer(self.recipe.train)
+        utterance_heads = {h.name for h in self.heads if h.level == "utterance"}
+        if not utterance_heads:
+            raise SertkError(f"{self.dir}: the model has only frame-level heads; sertk predict averages "
+                             f"utterance-level heads only")
         totals: dict[str, np.ndarray] = {}
         with self.progress.task("Predicting", total=len(self.folds)) as task:
             for fold in self.folds:
                 outputs = trainer.predict(self.model(fold), self._loader(fold, data, seg, batch_size, False)).outputs
                 for head, values in outputs.items():
+                    if head not in utterance_heads:
+                        continue
                     _, per_utt = aggregate_segments(owner, values)
                     totals[head] = totals.get(head, 0) + per_utt / len(self.folds)
                 task.advance()
         return {u.id: {h: totals[h][i] for h in totals} for i, u in enumerate(utterances)}
 
     def analysis_dir(self, name: str) -> Path:
-        path = self.dir / "analysis" / name
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        """The folder an analyzer writes into (created)."""
+        return self.layout.analysis(name)
 
     def analyze(self, spec: Any, key: str = "analyzer") -> dict[str, Any]:
         """Build one analyzer from ``{name, params}`` and run it; its summary is saved as JSON."""
@@ -119,3 +134,11 @@ class TrainedRun:
         summary = analyzer.analyze(self) or {}
         write_json(self.analysis_dir(analyzer.name) / "summary.json", summary)
         return summary
+
+
+def run_analyzers(recipe, registry: Registry, run_dir: Path, progress: Progress) -> dict[str, Any]:
+    """The recipe's ``analyzers`` on the finished run."""
+    if not recipe.analyzers:
+        return {}
+    trained = TrainedRun(run_dir, registry, progress)
+    return {spec["name"]: trained.analyze(spec, f"analyzers.{i}") for i, spec in enumerate(recipe.analyzers)}

@@ -10,17 +10,21 @@ import math
 import random
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Optional, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
 from ..errors import ConfigError, SertkError
 from ..interfaces import Head
-from ..model import Batch, EstimatorModel, Model
+from ..interfaces import Loss as LossBase
+from ..data.batching import EpochLoader
+from ..model import Batch, EstimatorModel, Model, frame_output
 from ..progress import Progress, Silent
-from .config import TrainConfig
+from ..sequences import greedy_decode
+from ..settings import TrainConfig
 from .optim import EpochSchedule, build_optimizer
+from .transfer import freeze, parameter_groups, train_mode
 
 Loader = Iterable[Batch]
 
@@ -31,15 +35,27 @@ class Predictions:
 
     ``outputs[head]`` is (N, C) class probabilities (an estimator's own class
     scores) or (N,) values for utterance-level heads; frame-level heads are
-    zero-padded to (N, T, C) / (N, T) with ``masks[head]`` (N, T) marking valid
-    frames. ``targets[head]`` holds the encoded targets in the same layout when
-    the loader has them.
+    zero-padded to (N, T, C) / (N, T) — aligned to the label frames when the
+    loader has targets — with ``masks[head]`` (N, T) marking valid frames.
+    Sequence heads hold object arrays of token-index arrays (greedy CTC
+    decodings; references in ``targets``).  ``targets[head]`` holds the encoded
+    targets in the same layout when the loader has them.
     """
 
     ids: list[str]
     outputs: dict[str, np.ndarray]
     targets: dict[str, np.ndarray] = field(default_factory=dict)
     masks: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class EpochEnd:
+    """What an epoch callback sees after each epoch; a callback returning True stops training."""
+
+    epoch: int
+    model: Model
+    history: "History"
+    trainer: "Trainer"
 
 
 @dataclass
@@ -109,16 +125,10 @@ def collect_targets(loader: Loader, heads: list[Head]) -> dict[str, np.ndarray]:
 
 
 def prepare_losses(heads: list[Head], losses: Mapping[str, Any], targets: Mapping[str, np.ndarray]) -> None:
-    """Call ``loss.prepare(head, targets)`` on losses that define it.
-
-    A loss that needs training-set statistics (balanced class weights, say)
-    defines ``prepare``; it receives the head and that head's 1-D encoded
-    training targets before the first update of every fit.
-    """
+    """``loss.prepare(head, targets)`` for every head (a loss that needs training-set
+    statistics, e.g. balanced class weights, overrides :meth:`sertk.Loss.prepare`)."""
     for head in heads:
-        prepare = getattr(losses[head.name], "prepare", None)
-        if prepare is not None:
-            prepare(head, np.asarray(targets[head.name]))
+        losses[head.name].prepare(head, np.asarray(targets[head.name]))
 
 
 def _pad_concat(parts: list[np.ndarray]) -> np.ndarray:
@@ -129,8 +139,28 @@ def _pad_concat(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def _join(heads: list[Head], parts: Mapping[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
-    frame = {h.name for h in heads if h.level == "frame"}
+    frame = {h.name for h in heads if h.level == "frame" and h.kind != "sequence"}
     return {name: _pad_concat(p) if name in frame else np.concatenate(p) for name, p in parts.items()}
+
+
+def _ragged(rows: Iterable[np.ndarray]) -> np.ndarray:
+    """An object array holding one 1-D array per row."""
+    rows = list(rows)
+    out = np.empty(len(rows), dtype=object)
+    out[:] = rows
+    return out
+
+
+def _valid_rows(values: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
+    """The valid entries of each padded row, as an object array."""
+    values, mask = values.cpu().numpy(), mask.cpu().numpy().astype(bool)
+    return _ragged(v[m] for v, m in zip(values, mask))
+
+
+def _prepares(loss: Any) -> bool:
+    """Whether a loss overrides ``prepare`` (needs training-set statistics)."""
+    own = getattr(type(loss), "prepare", None)
+    return own is not None and own is not getattr(LossBase, "prepare")
 
 
 def _stack_inputs(batch: Batch) -> np.ndarray:
@@ -147,11 +177,15 @@ class Trainer:
 
     The engine reports through ``progress`` only: one task per fit, advanced
     per epoch, with fields ``loss`` (summed training loss) and ``score``.
+    ``callbacks`` are called with an :class:`EpochEnd` after every epoch; one
+    returning True ends training.
     """
 
-    def __init__(self, config: TrainConfig, progress: Optional[Progress] = None) -> None:
+    def __init__(self, config: TrainConfig, progress: Optional[Progress] = None,
+                 callbacks: Sequence[Callable[[EpochEnd], Optional[bool]]] = ()) -> None:
         self.config = config
         self.progress = progress or Silent()
+        self.callbacks = list(callbacks)
         self.device = resolve_device(config.device)
         self.amp = bool(config.amp) and self.device.type == "cuda"
         if config.threads is not None:
@@ -166,11 +200,15 @@ class Trainer:
 
         With ``val_loader``, the validation score after each epoch is
         ``select(predictions)`` (oriented by ``greater_is_better``) or, when
-        ``select`` is None, the mean validation loss (lower is better); it
-        drives early stopping, the ``plateau`` schedule and the restore of the
-        best epoch's weights. Without ``val_loader`` every epoch runs and the
-        last weights stay. ``train_targets`` (1-D encoded targets per head)
-        spares a pass over ``train_loader`` when a loss needs ``prepare``.
+        ``select`` is None or ``train.select`` is ``loss``, the mean validation
+        loss (lower is better); it drives early stopping, the ``plateau``
+        schedule and the restore of the best epoch's weights.  Without
+        ``val_loader``, or with ``train.select: last``, every epoch runs and the
+        last weights stay.  ``train_loader`` may be an
+        :class:`~sertk.data.batching.EpochLoader` (different batches per epoch).
+        ``train_targets`` (1-D encoded targets per head) spares a pass over
+        ``train_loader`` when a loss needs ``prepare``.  Sub-networks named in
+        ``train.freeze`` get no gradient and stay in evaluation mode.
         """
         if isinstance(model, EstimatorModel):
             return self._fit_estimator(model, train_loader, description)
@@ -178,27 +216,30 @@ class Trainer:
         missing = [h.name for h in model.heads if h.name not in losses]
         if missing:
             raise SertkError(f"no loss for model head(s) {missing}; losses are given for {sorted(losses)}")
-        if any(hasattr(losses[h.name], "prepare") for h in model.heads):
+        if any(_prepares(losses[h.name]) for h in model.heads):
             prepare_losses(model.heads, losses,
                            train_targets if train_targets is not None else collect_targets(train_loader, model.heads))
+        freeze(model, self.config.freeze)
         model.to(self.device)
-        if val_loader is not None and select is None:
+        if val_loader is not None and (select is None or self.config.select == "loss"):
             select, greater_is_better = (lambda _: self.validation_loss(model, losses, val_loader)), False
         return self._fit_network(model, losses, train_loader, val_loader, select, greater_is_better, description)
 
     def _fit_network(self, model: Model, losses, train_loader, val_loader, select, greater_is_better,
                      description) -> History:
         cfg = self.config
-        optimizer = build_optimizer(model.parameters(), cfg.optimizer)
+        optimizer = build_optimizer(parameter_groups(model, cfg.optimizer.lr, cfg.module_lr), cfg.optimizer)
         schedule = EpochSchedule(optimizer, cfg.schedule,
                                  "max" if val_loader is not None and greater_is_better else "min")
         step = self._step_function(model, optimizer)
         history = History()
+        keep_best = val_loader is not None and cfg.select != "last"
         best_score, best_state = None, None
         with self.progress.task(description, total=cfg.epochs) as task:
             for epoch in range(1, cfg.epochs + 1):
                 lr = schedule.lr
-                train_loss = self._train_epoch(model, losses, train_loader, step)
+                loader = train_loader.for_epoch(epoch) if isinstance(train_loader, EpochLoader) else train_loader
+                train_loss = self._train_epoch(model, losses, loader, step)
                 total = sum(train_loss.values())
                 if not math.isfinite(total):
                     raise SertkError(f"training diverged: loss is {total} in epoch {epoch}; "
@@ -209,22 +250,34 @@ class Trainer:
                 history.lr.append(lr)
                 task.update(loss=total, score=score)
                 task.advance()
-                if score is not None and math.isfinite(score) and (
+                if keep_best and score is not None and math.isfinite(score) and (
                         best_score is None or (score > best_score if greater_is_better else score < best_score)):
                     best_score, history.best_epoch = score, epoch
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 schedule.step(score if val_loader is not None else total)
-                if (history.best_epoch is not None and epoch - history.best_epoch >= cfg.early_stopping.patience
-                        and epoch >= cfg.early_stopping.min_epochs and epoch < cfg.epochs):
-                    history.stopped_early = True
+                if self._should_stop(history, epoch, schedule.lr, model):
+                    history.stopped_early = epoch < cfg.epochs
                     break
         if best_state is not None:
             model.load_state_dict(best_state)
         else:
-            if val_loader is not None:
+            if keep_best:
                 self.progress.log(f"{description}: the validation score was never finite; keeping the last weights")
             history.best_epoch = history.epochs
         return history
+
+    def _should_stop(self, history: History, epoch: int, lr: float, model: Model) -> bool:
+        """Early stopping (``select`` metric or loss), the learning-rate floor, or a callback."""
+        cfg = self.config
+        stop = (cfg.select != "last" and history.best_epoch is not None
+                and epoch - history.best_epoch >= cfg.early_stopping.patience
+                and epoch >= cfg.early_stopping.min_epochs and epoch < cfg.epochs)
+        if cfg.stop_at_lr is not None and lr <= cfg.stop_at_lr * (1 + 1e-9) and epoch < cfg.epochs:
+            self.progress.log(f"learning rate {lr:.3g} reached train.stop_at_lr after epoch {epoch}")
+            stop = True
+        for callback in self.callbacks:
+            stop = bool(callback(EpochEnd(epoch, model, history, self))) or stop
+        return stop
 
     def _autocast(self):
         return torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.amp)
@@ -251,7 +304,7 @@ class Trainer:
         return step
 
     def _train_epoch(self, model: Model, losses, loader: Loader, step) -> dict[str, float]:
-        model.train()
+        train_mode(model, self.config.freeze)
         sums: dict[str, float] = defaultdict(float)
         count = 0
         for batch in loader:
@@ -280,7 +333,7 @@ class Trainer:
 
     def _fit_estimator(self, model: EstimatorModel, loader: Loader, description: str) -> History:
         with self.progress.task(description, total=1) as task:
-            data = self._gather(model.heads, loader, lambda batch: {"x": _stack_inputs(batch)})
+            data = self._gather(model.heads, loader, lambda batch: ({"x": _stack_inputs(batch)}, {}))
             model.fit(data.outputs["x"], data.targets)
             task.advance()
         return History(best_epoch=None)
@@ -289,7 +342,7 @@ class Trainer:
     def predict(self, model: Union[Model, EstimatorModel], loader: Loader) -> Predictions:
         """Pooled outputs (softmax probabilities for a network's classification heads) and targets."""
         if isinstance(model, EstimatorModel):
-            data = self._gather(model.heads, loader, lambda batch: {"x": _stack_inputs(batch)})
+            data = self._gather(model.heads, loader, lambda batch: ({"x": _stack_inputs(batch)}, {}))
             outputs = model.predict(data.outputs["x"])
             return Predictions(data.ids, {h.name: np.asarray(outputs[h.name]) for h in model.heads}, data.targets)
         model.to(self.device)
@@ -297,18 +350,30 @@ class Trainer:
         with torch.no_grad():
             return self._gather(model.heads, loader, lambda batch: self._network_outputs(model, batch))
 
-    def _network_outputs(self, model: Model, batch: Batch) -> dict[str, np.ndarray]:
+    def _network_outputs(self, model: Model, batch: Batch) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Per head: probabilities / values (frame heads aligned to the label frames when
+        the batch has them), greedy CTC decodings for sequence heads; and frame masks."""
         batch = batch.to(self.device)
         with self._autocast():
             raw = model(batch.inputs, batch.lengths)
-        out = {}
+        out, masks = {}, {}
         for head in model.heads:
             value = raw[head.name].float()
+            if head.level == "frame":
+                value, lengths = frame_output(head, value, batch)
+                steps = value.shape[1]
+                valid = (batch.target_masks[head.name] if head.kind != "sequence" and head.name in batch.target_masks
+                         else torch.arange(steps, device=value.device)[None, :] < (
+                             lengths[:, None] if lengths is not None else steps))
+                if head.kind == "sequence":
+                    out[head.name] = _ragged(greedy_decode(row) for row in _valid_rows(value.argmax(-1), valid))
+                    continue
+                masks[head.name] = valid.cpu().numpy().astype(bool)
             out[head.name] = (value.softmax(-1) if head.kind == "classification" else value).cpu().numpy()
-        return out
+        return out, masks
 
-    def _gather(self, heads: list[Head], loader: Loader, outputs_of: Callable[[Batch], dict[str, np.ndarray]]
-                ) -> Predictions:
+    def _gather(self, heads: list[Head], loader: Loader,
+                outputs_of: Callable[[Batch], tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]) -> Predictions:
         """Run ``outputs_of`` over every batch and pool outputs, targets and frame masks."""
         ids: list[str] = []
         outputs, targets, masks = defaultdict(list), defaultdict(list), defaultdict(list)
@@ -316,16 +381,17 @@ class Trainer:
         for batch in loader:
             batches += 1
             ids.extend(batch.ids)
-            for name, value in outputs_of(batch).items():
+            values, value_masks = outputs_of(batch)
+            for name, value in values.items():
                 outputs[name].append(value)
+            for name, mask in value_masks.items():
+                masks[name].append(mask)
             for head in heads:
-                if head.name in batch.targets:
-                    targets[head.name].append(batch.targets[head.name].cpu().numpy())
-                if head.level == "frame" and head.name in outputs:
-                    mask = batch.target_masks.get(head.name)
-                    shape = outputs[head.name][-1].shape[:2]
-                    masks[head.name].append(mask.cpu().numpy().astype(bool) if mask is not None
-                                            else np.ones(shape, dtype=bool))
+                if head.name not in batch.targets:
+                    continue
+                target = batch.targets[head.name]
+                targets[head.name].append(_valid_rows(target, batch.target_masks[head.name])
+                                          if head.kind == "sequence" else target.cpu().numpy())
         if batches == 0:
             raise SertkError("nothing to predict: the data loader is empty")
         complete = {name: parts for name, parts in targets.items() if len(parts) == batches}

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..interfaces import Utterance
-from .config import ValidationConfig
+from ..settings import ValidationConfig
 
 
 def stratified_split(indices: Sequence[int], labels: Optional[Sequence], fraction: float,

@@ -13,8 +13,7 @@ from typing import Literal, Optional
 import numpy as np
 import torch
 
-from sertk.errors import SertkError
-from sertk.interfaces import Analyzer
+from sertk import Analyzer, SertkError, write_audio
 
 from .characterise import characterise
 from .outputs import pyplot, safe_name, save_figure, write_csv
@@ -82,8 +81,6 @@ class ActivationMaximization(Analyzer):
         self.start, self.seed, self.silence_db = start, seed, silence_db
 
     def analyze(self, run) -> dict:
-        from sertk.audio import write_audio
-
         fold = self.fold or run.folds[0]
         if fold not in run.folds:
             raise SertkError(f"activation_maximization: no fold '{fold}' in {run.dir} (folds: {', '.join(run.folds)})")

@@ -20,24 +20,13 @@ from typing import Optional
 import torch
 from torch import nn
 
-from sertk.interfaces import FeatureInfo, Head, LabelSpace
-from sertk.model import Batch, Model
+from sertk import Batch, FeatureInfo, Head, LabelSpace, Model
+from sertk.nn import input_of
 
 from .blocks import ConvStack, SplitMLP
 
 RATINGS = ["1", "2", "3", "4", "5"]
 DIMENSIONS = ["valence", "arousal"]
-
-
-def _feature(inputs: dict[str, FeatureInfo], key: str, model: str, level: str, param: str) -> FeatureInfo:
-    """The recipe feature ``key`` a model needs, checked for its level."""
-    if key not in inputs:
-        raise ValueError(f"needs the feature with key {key!r} (set `{param}` or add it to the recipe's features); "
-                         f"the recipe has {sorted(inputs) or 'no features'}")
-    info = inputs[key]
-    if info.level != level:
-        raise ValueError(f"feature {key!r} is {info.level}-level but {model} needs a {level}-level feature")
-    return info
 
 
 def build_heads(labels: LabelSpace, targets: list[str], classes: list[str]) -> list[Head]:
@@ -122,7 +111,7 @@ class ELoR(SplitHeadModel):
                  time_steps: int = 6, hidden: list[int] = [256, 128], dropout: float = 0.5,
                  targets: list[str] = DIMENSIONS, classes: list[str] = RATINGS) -> None:
         super().__init__()
-        info = _feature(inputs, raw_key, self.name, "frame", "raw_key")
+        info = input_of(inputs, raw_key, self.name, "frame", "raw_key")
         self.raw_key = raw_key
         self.cnn = ConvStack(info.dim, filters, kernels, strides, pools, channel_pool, time_steps)
         self._init_heads(labels, targets, classes, self.cnn.out_dim, hidden, dropout)
@@ -148,7 +137,7 @@ class LoM(SplitHeadModel):
                  time_steps: int = 6, hidden: list[int] = [256, 128], dropout: float = 0.5,
                  targets: list[str] = DIMENSIONS, classes: list[str] = RATINGS) -> None:
         super().__init__()
-        info = _feature(inputs, mfcc_key, self.name, "frame", "mfcc_key")
+        info = input_of(inputs, mfcc_key, self.name, "frame", "mfcc_key")
         self.mfcc_key = mfcc_key
         self.cnn = ConvStack(info.dim, filters, kernels, strides, pools, channel_pool, time_steps)
         self._init_heads(labels, targets, classes, self.cnn.out_dim, hidden, dropout)
@@ -168,7 +157,7 @@ class FTR(SplitHeadModel):
                  hidden: list[int] = [256, 128], dropout: float = 0.5,
                  targets: list[str] = DIMENSIONS, classes: list[str] = RATINGS) -> None:
         super().__init__()
-        info = _feature(inputs, functionals_key, self.name, "utterance", "functionals_key")
+        info = input_of(inputs, functionals_key, self.name, "utterance", "functionals_key")
         self.functionals_key = functionals_key
         self._init_heads(labels, targets, classes, info.dim, hidden, dropout)
 
@@ -190,8 +179,8 @@ class ELoRFTR(SplitHeadModel):
                  time_steps: int = 6, hidden: list[int] = [256, 128], dropout: float = 0.5,
                  targets: list[str] = DIMENSIONS, classes: list[str] = RATINGS) -> None:
         super().__init__()
-        raw = _feature(inputs, raw_key, self.name, "frame", "raw_key")
-        functionals = _feature(inputs, functionals_key, self.name, "utterance", "functionals_key")
+        raw = input_of(inputs, raw_key, self.name, "frame", "raw_key")
+        functionals = input_of(inputs, functionals_key, self.name, "utterance", "functionals_key")
         self.raw_key, self.functionals_key = raw_key, functionals_key
         self.cnn = ConvStack(raw.dim, filters, kernels, strides, pools, channel_pool, time_steps)
         self._init_heads(labels, targets, classes, self.cnn.out_dim + functionals.dim, hidden, dropout)

@@ -5,7 +5,7 @@ import csv
 import re
 from pathlib import Path
 
-from sertk.atomic import atomic_path
+from sertk import atomic_path
 
 
 def safe_name(text: str) -> str:

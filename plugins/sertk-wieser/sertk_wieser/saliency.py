@@ -18,8 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sertk.errors import SertkError
-from sertk.interfaces import Analyzer
+from sertk import Analyzer, SertkError
 
 from .outputs import pyplot, safe_name, save_figure, write_csv
 

@@ -18,7 +18,7 @@ from typing import Iterator
 
 import torch
 
-from sertk.model import Batch
+from sertk import Batch
 
 
 @contextlib.contextmanager

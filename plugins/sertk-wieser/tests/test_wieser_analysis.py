@@ -7,8 +7,7 @@ import soundfile as sf
 import torch
 from torch import nn
 
-from sertk.interfaces import FeatureInfo, LabelSpace
-from sertk.model import Batch
+from sertk import Batch, FeatureInfo, LabelSpace
 from sertk_wieser.activation import ActivationMaximization, maximize_activation
 from sertk_wieser.models import ELoR
 from sertk_wieser.saliency import Saliency, correlations, guided_relus, pearson, saliency_maps
@@ -138,7 +137,7 @@ def test_activation_analyzer_writes_a_wav_plot_and_characterisation_per_unit(tmp
 
 
 def test_analyzers_name_a_missing_input_key(tmp_path):
-    from sertk.errors import SertkError
+    from sertk import SertkError
 
     with pytest.raises(SertkError, match="input_key"):
         Saliency(input_key="mfcc").analyze(FakeRun(tmp_path))

@@ -2,8 +2,7 @@
 import pytest
 import torch
 
-from sertk.errors import ConfigError
-from sertk.interfaces import FeatureInfo, LabelSpace
+from sertk import ConfigError, FeatureInfo, LabelSpace
 from sertk.plugins import load_plugins
 from sertk.registry import Registry
 from sertk_wieser.blocks import ChannelMaxPool, ConvBlock

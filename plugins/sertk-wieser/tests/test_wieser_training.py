@@ -1,8 +1,7 @@
 """The alternating per-head update of §2.1.1."""
 import torch
 
-from sertk.interfaces import FeatureInfo, LabelSpace
-from sertk.model import Batch
+from sertk import Batch, FeatureInfo, LabelSpace
 from sertk_wieser.models import ELoR, FTR
 
 DIMS = LabelSpace({}, ("arousal", "valence"))

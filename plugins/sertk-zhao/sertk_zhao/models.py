@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from sertk import FeatureInfo, Head, LabelSpace, Model
+from sertk.nn import input_of, target_head
 
 from .lflb import LFLB, pool_window, pooled_sizes
 
@@ -26,7 +27,7 @@ class CNNLSTM(Model):
                  filters: Sequence[int], kernel: int, pools: Sequence[int], lstm_units: int, dropout: float):
         super().__init__()
         _check_layers(filters, kernel, pools, lstm_units, dropout)
-        self.info = _frame_input(inputs, feature, self.name)
+        self.info = input_of(inputs, feature, self.name, "frame")
         self.feature = feature
         head = _classification_head(labels, target, self.name)
         self.heads = [head]
@@ -140,18 +141,9 @@ def _check_layers(filters: Sequence[int], kernel: int, pools: Sequence[int], lst
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
 
 
-def _frame_input(inputs: dict[str, FeatureInfo], feature: str, model: str) -> FeatureInfo:
-    if feature not in inputs:
-        raise ValueError(f"{model} reads feature '{feature}', but the recipe extracts {sorted(inputs)}; "
-                         f"add it under `features` or set model.params.feature")
-    info = inputs[feature]
-    if info.level != "frame":
-        raise ValueError(f"{model} needs a frame-level feature, but '{feature}' is {info.level}-level")
-    return info
-
-
 def _classification_head(labels: LabelSpace, target: str, model: str) -> Head:
-    head = labels.head_for(target)
+    """The utterance-level head for ``target``, which must be a categorical label."""
+    head = target_head(labels, target, model)
     if head.kind != "classification":
         raise ValueError(f"{model} classifies categorical labels; target '{target}' is {head.kind} "
                          f"(categorical labels: {sorted(labels.classes)})")

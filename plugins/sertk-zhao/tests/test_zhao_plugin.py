@@ -30,7 +30,7 @@ def test_registry_builds_from_recipe_params_with_derived_args():
 
 
 def test_registry_rejects_a_wrong_param_type():
-    from sertk.errors import ConfigError
+    from sertk import ConfigError
 
     registry = zhao_registry()
     try:

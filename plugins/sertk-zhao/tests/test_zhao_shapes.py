@@ -78,7 +78,7 @@ def test_layer_values_are_params():
     ({"filters": []}, "filters must be a non-empty list"),
     ({"kernel": 0}, "kernel must be at least 1"),
     ({"dropout": 1.0}, "dropout must be in"),
-    ({"feature": "mfcc"}, "reads feature 'mfcc'"),
+    ({"feature": "mfcc"}, "needs the feature with key 'mfcc'"),
     ({"target": "arousal"}, "target 'arousal' is regression"),
     ({"target": "speaker"}, "not a label of this corpus"),
 ])

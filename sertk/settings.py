@@ -1,0 +1,350 @@
+"""Every recipe setting section as a plain dataclass: ``data`` (with its
+``segment`` policy), ``features`` entries, ``train`` (optimiser, schedule,
+early stopping, validation, transfer), ``tune`` and ``output``.
+
+One validation style: each class checks its values in ``__post_init__`` and
+raises :class:`sertk.errors.ConfigError` naming the recipe key
+(``train.optimizer.lr``); :func:`from_mapping` checks keys and simple types
+before construction.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Mapping, Optional, Union, get_args, get_origin, get_type_hints
+
+from .errors import ConfigError, unknown
+from .registry import type_problem
+
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
+
+
+def _require(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(key, message)
+
+
+def _check_literals(obj: Any) -> None:
+    """Every ``Literal`` field holds one of its allowed values."""
+    for name, hint in get_type_hints(type(obj)).items():
+        allowed = get_args(hint) if get_origin(hint) is Literal else ()
+        if allowed:
+            value = getattr(obj, name)
+            _require(value in allowed, f"{obj.KEY}.{name}",
+                     f"expected one of {', '.join(map(repr, allowed))}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class SegmentPolicy:
+    """How utterances are cut (``data.segment``): ``whole`` keeps the utterance as
+    one segment; ``fixed`` truncates or zero-pads it to ``seconds``; ``slices``
+    cuts consecutive slices of ``seconds`` (see :mod:`sertk.data.segment`)."""
+
+    KEY: ClassVar[str] = "data.segment"
+
+    policy: Literal["whole", "fixed", "slices"] = "whole"
+    seconds: float = 6.0
+    min_last: float = 3.0
+
+    def __post_init__(self) -> None:
+        _check_literals(self)
+        _require(self.seconds > 0, f"{self.KEY}.seconds", f"seconds must be > 0, got {self.seconds}")
+        if self.policy == "slices":
+            _require(0 <= self.min_last <= self.seconds, f"{self.KEY}.min_last",
+                     f"min_last must be between 0 and seconds ({self.seconds}), got {self.min_last}")
+
+    def cache_params(self) -> dict[str, Any]:
+        """Only the fields that change the segments (for cache keys)."""
+        if self.policy == "whole":
+            return {"policy": "whole"}
+        if self.policy == "fixed":
+            return {"policy": "fixed", "seconds": self.seconds}
+        return {"policy": "slices", "seconds": self.seconds, "min_last": self.min_last}
+
+
+@dataclass
+class DataConfig:
+    """How audio becomes model input: sampling rate, segmentation, labels, workers.
+
+    ``target`` is the label a model predicts when its params name none;
+    ``aggregate: mean`` averages a recording's segment outputs before scoring
+    utterance-level heads, ``none`` scores every segment.
+    """
+
+    KEY: ClassVar[str] = "data"
+
+    sample_rate: int = 16000
+    segment: SegmentPolicy = field(default_factory=SegmentPolicy)
+    label_set: Union[str, list[str], None] = None
+    target: str = "emotion"
+    aggregate: Literal["mean", "none"] = "mean"
+    workers: int = 1
+    cache: bool = True
+    cache_dir: Optional[str] = None
+
+    def __post_init__(self):
+        _check_literals(self)
+        _require(self.sample_rate > 0, "data.sample_rate", f"must be positive, got {self.sample_rate}")
+        _require(self.workers >= 1, "data.workers", f"must be at least 1, got {self.workers}")
+        if self.label_set is not None:
+            from .labels import resolve_label_set
+
+            try:
+                resolve_label_set(self.label_set)
+            except ValueError as exc:
+                raise ConfigError("data.label_set", str(exc)) from None
+
+
+@dataclass
+class FeatureSpec:
+    """One feature stream: a registered feature, its params, the input key models see."""
+
+    KEY: ClassVar[str] = "features"
+
+    name: str
+    params: dict = field(default_factory=dict)
+    key: Optional[str] = None
+    normalize: Optional[Literal["standard", "speaker", "none"]] = None
+
+    def __post_init__(self) -> None:
+        _check_literals(self)
+
+    @property
+    def input_key(self) -> str:
+        return self.key or self.name
+
+
+@dataclass
+class TuneConfig:
+    """Hyperparameter search: trials of TPE over ``space`` (dotted recipe keys)."""
+
+    KEY: ClassVar[str] = "tune"
+
+    trials: int = 20
+    metric: Optional[str] = None
+    seed: int = 0
+    space: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(self.trials >= 1, "tune.trials", f"must be >= 1, got {self.trials}")
+
+
+@dataclass
+class OutputConfig:
+    """Where runs are written: ``dir/name`` (name defaults to recipe stem + time)."""
+
+    KEY: ClassVar[str] = "output"
+
+    dir: str = "runs"
+    name: Optional[str] = None
+
+
+@dataclass
+class OptimizerConfig:
+    """Which optimiser updates the weights, its learning rate and momentum.
+
+    ``momentum`` applies to sgd and rmsprop; ``nesterov`` (sgd only) needs a
+    positive momentum.
+    """
+
+    KEY: ClassVar[str] = "train.optimizer"
+
+    name: Literal["sgd", "adam", "adagrad", "rmsprop"] = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.0
+    nesterov: bool = False
+
+    def __post_init__(self) -> None:
+        _check_literals(self)
+        _require(self.lr > 0, f"{self.KEY}.lr", f"must be positive, got {self.lr}")
+        _require(0 <= self.momentum < 1, f"{self.KEY}.momentum", f"must be in [0, 1), got {self.momentum}")
+        if self.nesterov:
+            _require(self.name == "sgd", f"{self.KEY}.nesterov", f"applies to sgd only, not {self.name}")
+            _require(self.momentum > 0, f"{self.KEY}.nesterov", "needs train.optimizer.momentum > 0")
+
+
+@dataclass
+class ScheduleConfig:
+    """Per-epoch learning-rate schedule.
+
+    ``exponential`` multiplies the rate by ``gamma`` after every epoch;
+    ``plateau`` multiplies it by ``factor`` after ``patience`` epochs without
+    improvement of the validation score. Neither goes below ``min_lr``.
+    """
+
+    KEY: ClassVar[str] = "train.schedule"
+
+    name: Literal["none", "exponential", "plateau"] = "none"
+    gamma: float = 0.95
+    factor: float = 0.5
+    patience: int = 3
+    min_lr: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_literals(self)
+        _require(0 < self.gamma <= 1, f"{self.KEY}.gamma", f"must be in (0, 1], got {self.gamma}")
+        _require(0 < self.factor < 1, f"{self.KEY}.factor", f"must be in (0, 1), got {self.factor}")
+        _require(self.patience >= 0, f"{self.KEY}.patience", f"must be >= 0, got {self.patience}")
+        _require(self.min_lr >= 0, f"{self.KEY}.min_lr", f"must be >= 0, got {self.min_lr}")
+
+
+@dataclass
+class EarlyStoppingConfig:
+    """Stop when the validation ``metric`` (default: the recipe's first metric)
+    has not improved for ``patience`` epochs, but not before ``min_epochs``;
+    the weights of the best epoch are restored."""
+
+    KEY: ClassVar[str] = "train.early_stopping"
+
+    metric: Optional[str] = None
+    patience: int = 10
+    min_epochs: int = 0
+
+    def __post_init__(self) -> None:
+        _require(self.patience >= 1, f"{self.KEY}.patience", f"must be >= 1, got {self.patience}")
+        _require(self.min_epochs >= 0, f"{self.KEY}.min_epochs", f"must be >= 0, got {self.min_epochs}")
+
+
+@dataclass
+class ValidationConfig:
+    """How a fold without its own validation set takes one from its training part:
+    a random (stratified) ``fraction`` of utterances, ``speakers`` whole
+    training speakers, or ``none`` (no early stopping)."""
+
+    KEY: ClassVar[str] = "train.validation"
+
+    policy: Literal["fraction", "speakers", "none"] = "fraction"
+    fraction: float = 0.2
+    speakers: int = 1
+
+    def __post_init__(self) -> None:
+        _check_literals(self)
+        _require(0 < self.fraction < 1, f"{self.KEY}.fraction", f"must be in (0, 1), got {self.fraction}")
+        _require(self.speakers >= 1, f"{self.KEY}.speakers", f"must be >= 1, got {self.speakers}")
+
+
+@dataclass
+class PretrainedConfig:
+    """Weights loaded into sub-network ``module`` of a fresh model before training:
+    from a finished run (its ``fold``: a fold name, ``same`` for the fold being
+    trained, or null when the run has one fold) or from a checkpoint file (a
+    state dict; ``torch.load(weights_only=True)``).  ``prefix`` selects the
+    source's keys (``encoder`` takes ``encoder.*``; empty: all keys)."""
+
+    KEY: ClassVar[str] = "train.pretrained"
+
+    module: str
+    source: str
+    prefix: str = ""
+    fold: Optional[str] = None
+
+
+@dataclass
+class TrainConfig:
+    """Everything about fitting a network.
+
+    ``l2`` is the L2 weight penalty α: the trainer adds α·Σ‖w‖² over
+    ``model.penalized_parameters()`` (weights, not biases) to every loss it
+    steps on. ``clip_norm`` clips the global gradient norm. ``device: auto``
+    picks CUDA when available; ``amp`` turns on mixed precision there (never
+    on CPU). ``threads`` caps torch's CPU threads (null: torch's default); small
+    networks train faster on one thread than on several.
+
+    Model selection (``select``): ``metric`` keeps the epoch with the best
+    validation ``early_stopping.metric`` and stops early; ``loss`` does the same
+    on the validation loss; ``last`` trains exactly ``epochs`` epochs and keeps
+    the last weights (no early stopping).  ``stop_at_lr`` ends training once the
+    learning rate has fallen to it.  ``sortagrad`` orders the first epoch by
+    duration, shortest first (Amodei et al., Deep Speech 2, 2016, §3.1).
+    ``repeats`` reruns every fold with seeds ``seed``, ``seed + 1``, ...
+
+    Transfer: ``pretrained`` loads weights into named sub-networks, ``freeze``
+    keeps named sub-networks fixed (no gradient, evaluation mode: dropout off,
+    batch-norm statistics untouched), ``module_lr`` sets a learning rate per
+    sub-network (optimiser parameter groups).
+    """
+
+    KEY: ClassVar[str] = "train"
+
+    epochs: int = 30
+    batch_size: int = 32
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    l2: float = 0.0
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    clip_norm: Optional[float] = None
+    select: Literal["metric", "loss", "last"] = "metric"
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    stop_at_lr: Optional[float] = None
+    sortagrad: bool = False
+    repeats: int = 1
+    pretrained: list[PretrainedConfig] = field(default_factory=list)
+    freeze: list[str] = field(default_factory=list)
+    module_lr: dict[str, float] = field(default_factory=dict)
+    device: str = "auto"
+    seed: int = 0
+    amp: bool = True
+    threads: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        _check_literals(self)
+        _require(self.threads is None or self.threads >= 1, "train.threads",
+                 f"must be a positive number of CPU threads or null, got {self.threads}")
+        _require(self.epochs >= 1, "train.epochs", f"must be >= 1, got {self.epochs}")
+        _require(self.batch_size >= 1, "train.batch_size", f"must be >= 1, got {self.batch_size}")
+        _require(self.repeats >= 1, "train.repeats", f"must be >= 1, got {self.repeats}")
+        _require(self.l2 >= 0, "train.l2", f"must be >= 0, got {self.l2}")
+        _require(self.clip_norm is None or self.clip_norm > 0, "train.clip_norm",
+                 f"must be positive or null, got {self.clip_norm}")
+        _require(self.stop_at_lr is None or 0 < self.stop_at_lr < self.optimizer.lr, "train.stop_at_lr",
+                 f"must be positive and below train.optimizer.lr {self.optimizer.lr}, got {self.stop_at_lr}")
+        _require(bool(_DEVICE.match(str(self.device))), "train.device",
+                 f"expected auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
+        _require(self.schedule.min_lr <= self.optimizer.lr, "train.schedule.min_lr",
+                 f"{self.schedule.min_lr} is above train.optimizer.lr {self.optimizer.lr}")
+        for name, lr in self.module_lr.items():
+            _require(isinstance(lr, (int, float)) and lr >= 0, f"train.module_lr.{name}",
+                     f"must be a learning rate >= 0, got {lr!r}")
+
+
+def from_mapping(cls: type, data: Any, key: str) -> Any:
+    """Build a settings dataclass from a mapping, checking keys and simple types."""
+    if dataclasses.is_dataclass(data):
+        return data
+    if isinstance(data, str) and cls is FeatureSpec:
+        data = {"name": data}
+    if not isinstance(data, Mapping):
+        raise ConfigError(key, f"expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for name, value in data.items():
+        if name not in fields:
+            raise ConfigError(f"{key}.{name}", unknown("key", name, fields))
+        ann = hints[name]
+        if dataclasses.is_dataclass(ann):
+            kwargs[name] = from_mapping(ann, value if value is not None else {}, f"{key}.{name}")
+            continue
+        inner = typing.get_args(ann)[0] if typing.get_origin(ann) is list else None
+        if inner is not None and dataclasses.is_dataclass(inner):
+            items = value if isinstance(value, list) else [value]
+            kwargs[name] = [from_mapping(inner, v, f"{key}.{name}.{i}") for i, v in enumerate(items)]
+            continue
+        problem = type_problem(value, ann)
+        if problem:
+            raise ConfigError(f"{key}.{name}", problem)
+        kwargs[name] = value
+    missing = [n for n, f in fields.items() if n not in kwargs and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ConfigError(f"{key}.{missing[0]}", "is required")
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(key, str(exc)) from None
+
+
