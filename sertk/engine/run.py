@@ -121,6 +121,8 @@ def run_fold(recipe: Recipe, registry: Registry, data: Data, fold: Fold, heads: 
                           else None, val_score, masks=predicted.masks, repeat=repeat)
     outcome.times = {h.name: [t.times for t in session.test.targets[h.name]] for h in heads
                      if h.level == "frame" and h.kind != "sequence"}
+    if recipe.data.segment.policy == "whole":  # one segment per recording: name units by recording
+        outcome.unit_ids = [data.utterances[s.utt_index].id for s in segments]
     if recipe.data.aggregate == "mean" and all(h.level == "utterance" for h in heads):
         units, unit_outputs = None, {}
         for head, values in predicted.outputs.items():

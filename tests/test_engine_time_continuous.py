@@ -1,0 +1,133 @@
+"""The time-continuous path end to end on a generated corpus of varied-length
+recordings whose contour is their loudness: masks through predictions, scores
+and reports, label frames at their own rate, strategies with unlabelled audio,
+repeats."""
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from sertk import Contour, Corpus, Feature, Strategy, Utterance, hookimpl
+from sertk.engine.run import run_recipe
+from sertk.plugins import load_plugins
+from sertk.recipe import parse_recipe
+from sertk.registry import Registry
+
+RATE = 8000
+LABEL_RATE = 25.0  # 40-ms label frames, slower than the 100-Hz feature frames
+
+
+class Loudness(Corpus):
+    """Recordings of 0.8–2.4 s: noise whose envelope is the ``arousal`` contour;
+    speaker s4 has no contours (unlabelled audio)."""
+
+    name = "loudness"
+
+    def utterances(self):
+        rng = np.random.default_rng(0)
+        out = []
+        for s in range(5):
+            for k in range(8):
+                seconds = rng.uniform(0.8, 2.4)
+                t = np.arange(int(seconds * RATE)) / RATE
+                envelope = 0.5 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.3, 1.2) * t + rng.uniform(0, 6))
+                audio = (envelope * rng.standard_normal(len(t)) * 0.1).astype(np.float32)
+                times = np.arange(0, seconds, 1 / LABEL_RATE)
+                contours = {} if s == 4 else {"arousal": Contour(times, np.interp(times, t, envelope))}
+                out.append(Utterance(f"s{s}_{k}", f"s{s}", audio=audio, sample_rate=RATE, contours=contours))
+        return out
+
+
+class FrameLevel(Feature):
+    """Log RMS over 10-ms frames (100 frames/s)."""
+
+    name = "frame_level"
+
+    def __call__(self, signal, sample_rate):
+        hop = sample_rate // 100
+        frames = signal[: len(signal) // hop * hop].reshape(-1, hop)
+        return np.log(np.sqrt((frames ** 2).mean(1)) + 1e-6)[:, None]
+
+    def frame_rate(self, sample_rate):
+        return 100.0
+
+
+SEEN = {}
+
+
+class Recorder(Strategy):
+    """Supervised training that records which unlabelled utterances it was offered."""
+
+    name = "recorder"
+
+    def fit(self, session):
+        SEEN[session.fold.name] = {session.data.utterances[session.data.extracted.segments[i].utt_index].speaker
+                                   for i in session.unlabelled.segments}
+        model = session.new_model()
+        session.fit(model)
+        return model
+
+
+class Plugin:
+    @hookimpl
+    def sertk_register_corpora(self, register):
+        register(Loudness)
+
+    @hookimpl
+    def sertk_register_features(self, register):
+        register(FrameLevel)
+
+    @hookimpl
+    def sertk_register_strategies(self, register):
+        register(Recorder)
+
+
+@pytest.fixture
+def registry():
+    loaded = load_plugins(entry_points=False)
+    loaded.pm.register(Plugin(), name="loudness-test")
+    return Registry.from_plugins(loaded)
+
+
+def recipe(registry, **train):
+    return parse_recipe({
+        "corpus": "loudness", "data": {"sample_rate": RATE, "segment": {"policy": "whole"}, "cache": False},
+        "features": [{"name": "frame_level", "normalize": "standard"}],
+        "model": {"name": "blstm", "params": {"hidden": 16, "layers": 1, "targets": ["arousal"]}},
+        "loss": "ccc", "strategy": "recorder",
+        "train": {"epochs": 25, "batch_size": 8, "optimizer": {"name": "adam", "lr": 0.01}, "device": "cpu",
+                  "threads": 1, "select": "last", **train},
+        "protocol": {"name": "speakers", "params": {"test_speakers": ["s3"]}}, "metrics": ["ccc", "pearson", "rmse"],
+    }, "loudness.yaml", registry)
+
+
+def test_variable_length_contours_train_score_and_report(registry, tmp_path):
+    result = run_recipe(recipe(registry), registry, out_dir=str(tmp_path))
+    head = result.metrics["heads"]["arousal"]
+    assert head["level"] == "frame" and head["recordings"] == 8
+    assert head["pooled"]["ccc"] > 0.6, head["pooled"]
+    assert set(head["per_recording"]) == {"ccc", "pearson", "rmse"}
+    assert head["ci95"]["ccc"][0] <= head["pooled"]["ccc"] <= head["ci95"]["ccc"][1]
+    with open(result.dir / "frames.csv") as f:
+        rows = list(csv.DictReader(f))
+    per_id = {}
+    for row in rows:
+        per_id.setdefault(row["id"], []).append(float(row["time"]))
+    utts = {u.id: u for u in Loudness().utterances()}
+    for uid, times in per_id.items():  # every label frame of the recording, at the label rate
+        np.testing.assert_allclose(times, utts[uid].contours["arousal"].times, atol=1e-3)
+    assert len(rows) == head["n"]
+    assert (result.dir / "contours_arousal.png").stat().st_size > 0
+    # unlabelled audio (speaker s4) reaches the strategy; the test speaker's never does
+    assert SEEN == {"speakers-s3": {"s4"}}
+
+
+def test_repeats_rerun_every_fold_with_new_seeds(registry, tmp_path):
+    result = run_recipe(recipe(registry, repeats=2, epochs=2), registry, out_dir=str(tmp_path))
+    assert result.metrics["folds"] == ["speakers-s3@r1", "speakers-s3@r2"]
+    repeats = result.metrics["heads"]["arousal"]["over_repeats"]["ccc"]
+    assert len(repeats["values"]) == 2 and repeats["values"][0] != repeats["values"][1]
+    assert (result.dir / "folds" / "speakers-s3@r2" / "model.pt").is_file()
+    saved = json.loads((result.dir / "metrics.json").read_text())
+    assert saved["heads"]["arousal"]["over_repeats"]["ccc"]["mean"] == pytest.approx(np.mean(repeats["values"]))
