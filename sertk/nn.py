@@ -41,7 +41,8 @@ def target_head(labels: LabelSpace, target: Optional[str], model: str, level: st
     ``emotion``, else the corpus's only label.  Categorical labels and
     dimensions give utterance-level heads; contours and token sequences give
     frame-level heads with output ``rate`` (frames/s), which ``level="utterance"``
-    (a model without frame outputs) refuses.
+    (a model without frame outputs) refuses.  A key that is both a dimension and
+    a contour (e.g. ``arousal``) is the contour for ``level="frame"`` models.
     """
     if target is None:
         keys = labels.keys
@@ -53,7 +54,10 @@ def target_head(labels: LabelSpace, target: Optional[str], model: str, level: st
             if len(keys) != 1:
                 raise ValueError(f"{model} needs params.target: the corpus offers labels {keys}")
             target = keys[0]
-    head = labels.head_for(target, name=name)
+    if level == "frame" and target in labels.contours:  # a rated dimension that also has a contour
+        head = Head(name or target, "regression", (), "frame", None if (name or target) == target else target, rate)
+    else:
+        head = labels.head_for(target, name=name)
     if head.level == "frame":
         if level == "utterance":
             raise ValueError(f"{model} predicts utterance-level labels, but {target!r} is time-aligned "

@@ -58,17 +58,27 @@ class RichProgress:
 
 def results_table(summary: dict) -> Table:
     """One row per head and metric: pooled figure with its bootstrap 95% CI, mean ± std
-    over folds, and the random-guess / most-frequent-label baselines."""
+    over folds (and over repeats), the mean per recording (frame-level heads), and the
+    baselines: random guess and most frequent label, or a blank-only output (CTC)."""
+    heads = summary["heads"].values()
+    extra = [(key, title) for key, title in (("over_repeats", "over repeats"), ("per_recording", "per recording"))
+             if any(key in h for h in heads)]
     table = Table(title=f"Results over {len(summary['folds'])} fold(s)")
-    for col in ("head", "metric", "pooled [95% CI]", "over folds", "chance", "majority"):
+    for col in ("head", "metric", "pooled [95% CI]", "over folds", *[t for _, t in extra], "chance", "majority"):
         table.add_column(col, justify="left" if col in ("head", "metric") else "right", no_wrap=True)
     for head, h in summary["heads"].items():
+        base = h.get("baselines", {})
         for metric, value in h["pooled"].items():
             lo, hi = h["ci95"][metric]
             over = h["over_folds"][metric]
-            base = h.get("baselines", {})
+            cells = []
+            for key, _ in extra:
+                found = h.get(key, {}).get(metric)
+                cells.append("" if found is None else f"{found['mean']:.3f} ± {found['std']:.3f}"
+                             if isinstance(found, dict) else f"{found:.3f}")
+            chance = base.get("random_guess", {}).get(metric, h.get("blank_only", {}).get(metric))
             table.add_row(head, metric, f"{value:.3f} [{lo:.3f}, {hi:.3f}]", f"{over['mean']:.3f} ± {over['std']:.3f}",
-                          f"{base['random_guess'][metric]:.3f}" if base else "",
+                          *cells, "" if chance is None else f"{chance:.3f}",
                           f"{base['most_frequent'][metric]:.3f}" if base else "")
     return table
 

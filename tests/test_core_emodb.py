@@ -30,3 +30,31 @@ def test_emodb_loso_egemaps_svm_is_far_above_chance(tmp_path, monkeypatch):
     assert len(emotion["classes"]) == 7
     assert emotion["pooled"]["ua"] >= 0.55, emotion["pooled"]  # 0.62 measured on this copy
     assert emotion["pooled"]["ua"] > emotion["baselines"]["most_frequent"]["ua"] + 0.4
+
+
+@pytest.mark.emodb
+@pytest.mark.skipif(not (EMODB / "wav").is_dir(), reason=f"EmoDB copy not found at {EMODB}")
+def test_emodb_alignment_tiers_on_the_real_copy():
+    from collections import Counter
+
+    from sertk.corpora.emodb import EmoDB
+
+    utts = EmoDB(str(EMODB)).utterances()
+    assert len(utts) == 535
+    tiers = Counter(name for u in utts for name in u.alignments)
+    # lablaut/ of 08a01Ab and 08a01Wa hold no marks; silb/ (labsilb/ for 13a01Wb) covers all
+    assert tiers == {"phones": 533, "syllables": 535}
+    assert sum(bool(u.words) for u in utts) == 535
+    for u in utts:
+        for name, tier in [*u.alignments.items(), ("words", u.words)]:
+            assert all(w.start < w.end for w in tier), (u.id, name)
+            assert all(a.end <= b.start for a, b in zip(tier, tier[1:])), (u.id, name)
+    # times are the original ones: many tiers run past the 2.0 s of this copy's audio
+    assert sum(u.alignments["phones"][-1].end > 2.0 for u in utts if "phones" in u.alignments) > 300
+    phones = Counter(w.text for u in utts for w in u.alignments.get("phones", []))
+    print(f"EmoDB phone vocabulary: {len(phones)} symbols: {' '.join(sorted(phones))}")
+    assert 45 <= len(phones) <= 80
+    assert not {"(", "(gef", ".", "!t", "tasp", "_d", "NN"} & set(phones)  # pauses, phases, doubled letters
+    assert {"a", "I", "t", "d", "n", "?", "6", "aI", "OY", "C", "x"} <= set(phones)
+    words = {u.id: [w.text for w in u.words] for u in utts}
+    assert words["03a01Fa"] == ["Der", "Lappen", "liegt", "auf", "dem", "Eisschrank"]

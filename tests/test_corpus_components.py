@@ -8,6 +8,7 @@ from sertk.registry import Registry, check_params
 
 TYPICAL = {
     "synthetic": {"n_speakers": 3, "classes": ["anger", "sadness"], "cache_dir": None},
+    "synthetic_continuous": {"n_speakers": 3, "min_seconds": 2, "lag_s": 0.5, "cache_dir": None},
     "manifest": {"root": "x.csv", "dimensions": ["arousal"], "vocabulary": {"angry": "anger"}},
     "transcribed_manifest": {"root": "x.csv", "text_column": "sentence"},
     "emodb": {"root": "/data/emodb"},

@@ -90,6 +90,7 @@ def test_valence_follows_the_spectral_balance_measured_in_the_wav(lagged):
     ({"min_seconds": 4.0, "max_seconds": 3.0}, "max_seconds"),
     ({"contour_rate": 0.0}, "contour_rate"),
     ({"lag_s": -0.1}, "lag_s"),
+    ({"seed": -1}, "seed must be a non-negative integer"),
     ({"sample_rate": 4000}, "sample_rate"),
 ])
 def test_invalid_parameters(params, match):

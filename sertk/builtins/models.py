@@ -1,4 +1,4 @@
-"""Built-in models: a pooled multilayer perceptron and a linear SVM baseline."""
+"""Built-in models: a pooled multilayer perceptron, a linear SVM baseline and a stacked BLSTM sequence model."""
 from __future__ import annotations
 
 from typing import Literal, Optional

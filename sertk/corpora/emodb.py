@@ -5,75 +5,84 @@ German Emotional Speech", Interspeech 2005: 10 actors (5 female, 5 male),
 10 sentences, 7 emotions, 535 utterances in ``wav/`` named ``SSTTTEV.wav``
 (speaker, text, emotion letter, version).
 
-Besides ``wav/`` the release has the labellers' time alignments (narrow
-phonetic transcription, labelled by hand on oscillogram and spectrogram), read
-into :attr:`Utterance.alignments` and :attr:`Utterance.words`:
+The release also has the labellers' hand-made time alignments (a narrow
+phonetic transcription with voice-quality marks), read into
+``Utterance.alignments`` and ``Utterance.words`` unless ``alignments=False``.
+What follows was read off the files themselves.
 
-``lablaut/SSTTTEVxx.lablaut`` — phones, in ``xlabel`` format (see
-:mod:`sertk.corpora.xlabel`): a header ending at a line ``#``, then
-``time color label`` lines, latin-1.  The times are segment *starts* (the
-Kiel convention, not the ESPS end-time one): the syllable files' onsets fall on
-phone marks (``la`` and ``l`` both at 0.2442 s in 03a01Fa), and the last mark
-of every file is ``.``, closing the last phone.  A label is a phone symbol
-(German SAMPA as the Kiel corpora extend it: ``?`` glottal stop, ``6`` and
-``E6``/``i6``... vocalised r, ``4`` tap, ``R`` uvular trill, ``X`` uvular
-fricative, ``V`` labiodental approximant, ``B``/``D``/``G``/``H``/``L`` narrow
-allophones) optionally followed, after a tab or spaces, by diacritics
-(``+lar`` laryngealised, ``+hoe``, ``+beh`` breathy, ``-sth``/``+sth``
-voicing, ``+nas``, ``+:`` lengthened, ``[+eng`` ... ``-eng]`` ranges, and so
-on) and a stress digit 1-3.  A plosive is labelled in phases: closure (``t``,
-or ``_t`` after a pause), release ``!t`` (a bare ``!`` now and then) and
-aspiration ``tasp``.  A mark whose label holds only diacritics (``\\t-lar``)
-opens or closes a voice-quality range inside the current phone.  ``(`` and
-``(gef`` are pauses.  File names carry ``xx`` after the stem; an empty stray
-``14b09Ea.lablaut`` next to ``14b09Eaxx.lablaut`` is not read.
-Example (03a01Fa, "Der Lappen ...")::
+Phones, ``lablaut/SSTTTEVxx.lablaut`` (``xx`` after the wav stem; a stray
+empty ``14b09Ea.lablaut`` beside ``14b09Eaxx.lablaut`` is not read; two files
+without audio are ignored): ``xlabel`` format (see :mod:`sertk.corpora.xlabel`),
+latin-1, a header of ``signal``/``type``/``comment``/``font``/``separator``/
+``nfields`` lines ended by a line ``#``, then ``time color label`` lines::
 
         0.080109   -1 _t
         0.119160   -1 !t	+asp
         0.144370   -1 E6
 
-``alignments["phones"]``: one :class:`Word` per phone, ``start`` at its mark,
-``end`` at the next phone, pause or ``.`` mark.  Normalisation, kept minimal:
-the symbol is the label's first token with diacritics and stress digits cut
-off (also when glued on, ``I+nas``); a plosive's release and aspiration extend
-its closure into one phone named by the closure (``_t !t tasp`` -> ``t``); a
-release or aspiration after anything but a closure of the same plosive starts
-a phone of its own (``!k`` -> ``k``); doubled consonants (``NN``, ``nn``,
-``mm``, ``ss``, ``vv``: lengthening, not a phoneme contrast in German) are
-written once; two slips are read as meant (``dsap`` -> ``dasp``, ``gas`` ->
-``gasp``, a bare ``hoe`` as the diacritic ``+hoe``).  Tense/lax vowel pairs
-(``i``/``I``, ``e``/``E``...), diphthongs and r-diphthongs stay as labelled.
-Pauses are left out: a phone recogniser learns phones, and the gap between two
-phones shows the pause.  The whole corpus uses about 60 symbols.
+The times are segment *starts* (the Kiel labelling convention, not ESPS's
+end times): syllable onsets fall on phone marks (``la`` and ``l`` at 0.2442 s
+in 03a01Fa), nothing is labelled before the first mark, and the last mark of
+every file is ``.``, closing the last phone.  A label is a symbol, German
+SAMPA as the Kiel corpora extend it (``?`` glottal stop, ``6`` vocalised r,
+``E6``/``i6``/... r-diphthongs, ``4`` tap, ``R`` uvular trill, ``X``
+uvular fricative, ``V``/``B``/``D``/``G``/``H``/``L`` narrow allophones),
+optionally followed after a tab or spaces by diacritics (``+lar``
+laryngealised, ``+beh`` breathy, ``-sth``/``+sth`` devoiced/voiced, ``+nas``,
+``+sil`` syllabic, ``+:`` lengthened, ``[+eng`` ... ``-eng]`` ranges, about
+30 names) and a stress digit 1-3 on vowels.  A plosive comes in phases:
+closure ``t`` (``_t`` after a pause), release ``!t`` (now and then a bare
+``!``), aspiration ``tasp``.  A mark holding only diacritics (``<TAB>-lar``)
+opens or closes a range inside the current phone.  ``(`` and ``(gef`` are
+pauses.  Of the 535 files two (08a01Ab, 08a01Wa) hold no marks at all.
 
-``silb/SSTTTEV.silb`` — syllables: ``time<TAB or spaces>syllable`` lines
-(latin-1, no header), the time a syllable's onset; ``(`` pauses, ``.`` the
-end.  ``labsilb/SSTTTEV.labsilb`` has the same marks in xlabel format plus a
-perceived-stress value per syllable (``la<TAB>2.4``) but exists for only 493
-utterances and keeps slips that ``silb/`` corrects (``könnte könnte`` for
-``könn te``), so ``silb/`` is read and ``labsilb/`` only where ``silb/`` is
-missing or empty (13a01Wb).  ``alignments["syllables"]``: one :class:`Word`
-per syllable, text lower-cased as most files write it, ending at the next
-mark; pauses left out, a mark repeated at the same time read once.
+``alignments["phones"]``: one ``Word(start, end, symbol)`` per phone, ending
+at the next phone, pause or ``.`` mark.  Normalised minimally: the symbol is
+the label's first token, diacritics and stress digits cut off (also when
+glued on, ``I+nas``); a release or aspiration following a closure of the
+same plosive extends it into one phone named by the closure (``_t !t tasp``
+-> ``t``), anywhere else it is a phone of its own (``S !t`` -> ``S t``);
+doubled consonants (``NN nn mm ss vv``, 13 in all: lengthening, as ``+:``
+is, not a contrast in German) are written once; three slips are read as
+meant (``dsap`` and ``gas`` aspirations, a bare ``hoe`` diacritic).
+Tense/lax vowels, diphthongs and r-diphthongs stay as labelled, giving 67
+symbols over the corpus (a dozen of them rare diphthong variants).  Pauses
+are left out: a phone recogniser should learn phones, and the gap between
+two phones still shows the pause.
 
-``words``: derived from the syllables only where that is unambiguous: the
-syllables are grouped into the sentence's words (:data:`TEXTS`) by the
-partition whose concatenations are closest in edit distance to the words;
-when the best partition is not unique, or a word's syllables spell it with
-more than a third of its letters wrong, ``words`` stays empty for that
-utterance.  Reduced syllables are spelled as spoken (``ha bm`` for *haben*),
-which is why an exact match cannot be required.  A word spans its first
-syllable's onset to its last syllable's end.
+Syllables, ``silb/SSTTTEV.silb``: latin-1, no header, ``onset<TAB>syllable``
+lines (a few with spaces for the tab), ``(`` a pause, ``.`` the end::
 
-Times are as the files give them, in seconds of the original recordings: a
-copy whose audio was cut (e.g. to 2.0 s) keeps tiers that run past its end.
-A label file that is missing, unreadable or holds no segment is counted in
-the report; that utterance keeps its audio and labels without the tier.
+    0.080080	der
+    0.244195	la
+    0.427094	pen
+
+``labsilb/SSTTTEV.labsilb`` holds the same marks in xlabel format with a
+number 0-3 per syllable (``la<TAB>2.4``, a mean stress rating, it seems), but
+only for 493 utterances and with slips that ``silb/`` corrects (``könnte
+könnte`` for ``könn te``); ``silb/`` covers 534 (13a01Wb's is empty).  So
+``silb/`` is read, and ``labsilb/`` where it is missing or empty.
+``alignments["syllables"]``: one ``Word`` per syllable, lower-cased (a few
+files capitalise nouns), ending at the next mark; pauses left out; of two
+marks at the same time the second is kept.  A syllable's text is how the
+labeller spelled it, often phonetically (``ha bm`` for *haben*), and the
+first syllable is now and then labelled with the whole word (``heute te``).
+
+``words``: the sentence's words (:data:`TEXTS`) with times from the
+syllables they group, a word spanning its first syllable's onset to its
+last syllable's end; see :func:`align_words`.  An utterance whose grouping is
+not unique or too far from the text gets no words (none on this release: all
+535 align).  No time is invented: every boundary is a labeller's mark.
+
+Times stay as the files give them, in seconds of the original recordings; a
+copy whose audio was cut (the shared test copy, to 2.0 s) has tiers running
+past its end.  A missing, unreadable or empty label file is counted in the
+report and the utterance is kept without that tier.
 """
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
@@ -111,8 +120,9 @@ DIACRITICS = frozenset({"api", "asp", "beh", "den", "det", "eng", "fal", "flu", 
                         "ung", "vel", "vor", "zen"})
 _SLIPS = {"dsap": "dasp", "gas": "gasp"}
 _CUT = re.compile(r"[-+\[\]]")
-_MAX_GROUP = 6                 # syllable tokens one word may take
-_HABIT = 0.5                   # extra cost of reading a syllable label as the whole word (``heute te``)
+_VOWEL = re.compile(r"[aeiouyäöü]")
+_NASAL = re.compile(r"ng|[mn]")
+_HABIT = 0.5                   # extra cost of reading a syllable label as the rest of its word (``heute te``)
 
 
 def phone_token(label: str) -> Optional[str]:
@@ -153,13 +163,16 @@ def phone_tier(marks: list[Mark]) -> list[Word]:
     """
     out: list[Word] = []
     current: Optional[tuple[float, str]] = None  # (start, symbol) of the open phone; None in a pause
+    last = float("-inf")
     for mark in marks:
+        if mark.time < last:
+            raise XlabelError(f"times go back at {mark.time:g} s")
+        last = mark.time
         token = phone_token(mark.label)
         if token is None:
             continue                              # diacritic range inside the current phone
         if token == END or token.startswith("("):
-            if current:
-                out.append(Word(current[0], mark.time, current[1]))
+            _close(out, current, mark.time)
             current = None
             if token == END:
                 return out
@@ -167,10 +180,15 @@ def phone_tier(marks: list[Mark]) -> list[Word]:
         kind, base = _phase(token)
         if kind != "phone" and current and current[1] in PLOSIVES and base in ("", current[1]):
             continue                              # release or aspiration of the open plosive
-        if current:
-            out.append(Word(current[0], mark.time, current[1]))
+        _close(out, current, mark.time)
         current = (mark.time, base) if base else None
     raise XlabelError("no segments" if not marks else f"no end mark {END!r}")
+
+
+def _close(out: list[Word], current: Optional[tuple[float, str]], end: float) -> None:
+    """Append the open phone, ending at ``end``; one of no length (two marks at one time) is dropped."""
+    if current and end > current[0]:
+        out.append(Word(current[0], end, current[1]))
 
 
 def parse_silb(text: str, source: str = "<text>") -> list[tuple[float, str]]:
@@ -191,6 +209,8 @@ def syllable_tier(rows: list[tuple[float, str]]) -> list[Word]:
     """Syllables from onset marks: each ends at the next mark; pauses left out; raises without the end mark."""
     out: list[Word] = []
     for (time, token), (after, _) in zip(rows, rows[1:]):
+        if after < time:
+            raise XlabelError(f"times go back at {after:g} s")
         if token == END:
             return out
         if token and not token.startswith("(") and after > time:
@@ -200,39 +220,25 @@ def syllable_tier(rows: list[tuple[float, str]]) -> list[Word]:
     raise XlabelError("no segments" if not rows else f"no end mark {END!r}")
 
 
-def _distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        previous, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
-    return row[-1]
+@lru_cache(maxsize=65536)
+def _pieces(text: str, word: str) -> tuple[tuple[int, ...], ...]:
+    """``table[p][p2]``: edit distance of ``text`` to ``word[p:p2]`` (0 <= p < p2 <= len(word))."""
+    table = []
+    for p in range(len(word)):
+        rest = word[p:]
+        row = list(range(len(rest) + 1))          # distance of text[:0] to each prefix of rest
+        for i, ch in enumerate(text, 1):
+            new = [i]
+            for j, other in enumerate(rest, 1):
+                new.append(min(row[j] + 1, new[j - 1] + 1, row[j - 1] + (ch != other)))
+            row = new
+        table.append((0,) * (p + 1) + tuple(row[1:]))
+    return tuple(table)
 
 
-def _split_cost(texts: list[str], word: str) -> int:
-    """Least summed edit distance of ``texts`` to consecutive non-empty pieces of ``word``, one each."""
-    inf = len(word) + sum(map(len, texts)) + 1   # more than any real spelling costs
-    cost = [0] + [inf] * len(word)                # cost[p]: the texts so far spell word[:p]
-    for text in texts:
-        cost = [inf] + [min(cost[q] + _distance(text, word[q:p]) for q in range(p)) for p in range(1, len(word) + 1)]
-    return cost[-1]
-
-
-def _spelling(group: list[Word], word: str) -> float:
-    """How far the syllables of ``group`` are from spelling ``word``, syllable by syllable.
-
-    Each syllable is compared with its own piece of the word (so ``t ich`` is
-    far from *ich*); or, a habit of the labellers, the first syllable is the
-    whole word and the others spell its last syllables (``heute te``), at
-    half an edit more, so that a plain reading wins a tie (``es | ge gera de``,
-    not ``es ge | gera de``).
-    """
-    texts = [s.text for s in group]
-    cost = _split_cost(texts, word)
-    if len(texts) > 1:
-        tail = min(_split_cost(texts[1:], word[s:]) for s in range(1, len(word)))
-        cost = min(cost, _distance(texts[0], word) + tail + _HABIT)
-    return cost
+def _schwa(text: str) -> str:
+    """A syllable spelled without a vowel as a syllabic nasal (``bm``, ``hn``, ``gn``) with its -en back."""
+    return text if _VOWEL.search(text) else _NASAL.sub("en", text, count=1)
 
 
 def sentence_words(text: str) -> list[str]:
@@ -241,40 +247,72 @@ def sentence_words(text: str) -> list[str]:
 
 
 def align_words(syllables: list[Word], sentence: str) -> list[Word]:
-    """Word timings from syllables, or [] when the grouping is ambiguous or too far off (module docstring)."""
+    """Word timings from syllables, or [] when the grouping is ambiguous or too far off.
+
+    Each syllable label spells its own piece of a word (compared by edit distance,
+    a syllabic nasal such as ``bm`` as the ``-en`` it stands for), or, a habit of
+    the labellers, the rest of the word from its onset on (``heute te``,
+    ``ge fahren rn``) at half an edit more, so that a plain reading wins a tie.
+    Every word takes at least one syllable.  The least-cost grouping must be
+    the only one (checked by a forward and a backward pass), and no word may
+    cost more than half its letters.
+    """
     words = sentence_words(sentence)
-    n, m = len(syllables), len(words)
+    texts = [_schwa(s.text) for s in syllables]
+    lower = [w.lower() for w in words]
+    n, m = len(texts), len(words)
     if n < m or not m:
         return []
     inf = float("inf")
-    # best[i][j]: least cost of spelling the first j words with the first i syllables; ways: how many reach it
-    best = [[inf] * (m + 1) for _ in range(n + 1)]
-    ways = [[0] * (m + 1) for _ in range(n + 1)]
-    back = [[0] * (m + 1) for _ in range(n + 1)]
-    best[0][0], ways[0][0] = 0, 1
-    for j in range(1, m + 1):
-        target = words[j - 1].lower()
-        for i in range(j, n + 1):
-            for k in range(max(j - 1, i - _MAX_GROUP), i):
-                if best[k][j - 1] == inf:
+
+    def steps(i: int, j: int, p: int):
+        """(cost, p2) for syllable i spelling word j from position p on; p2 where the next one starts."""
+        table, word = _pieces(texts[i], lower[j]), lower[j]
+        habit = table[p][len(word)] + _HABIT
+        for p2 in range(p + 1, len(word) + 1):
+            yield min(table[p][p2], habit), p2
+
+    # state (i, j, p): i syllables used, the next starts at position p of word j; (n, m, 0) is the end
+    forward = [[[inf] * len(w) for w in lower] + [[inf]] for _ in range(n + 1)]
+    forward[0][0][0] = 0.0
+    for i in range(n):
+        for j in range(m):
+            for p in range(len(lower[j])):
+                here = forward[i][j][p]
+                if here == inf:
                     continue
-                cost = best[k][j - 1] + _spelling(syllables[k:i], target)
-                if cost < best[i][j]:
-                    best[i][j], ways[i][j], back[i][j] = cost, ways[k][j - 1], k
-                elif cost == best[i][j]:
-                    ways[i][j] += ways[k][j - 1]
-    if best[n][m] == inf or ways[n][m] != 1:
+                for cost, p2 in steps(i, j, p):
+                    nj, np_ = (j + 1, 0) if p2 == len(lower[j]) else (j, p2)
+                    if here + cost < forward[i + 1][nj][np_]:
+                        forward[i + 1][nj][np_] = here + cost
+    total = forward[n][m][0]
+    if total == inf:
         return []
-    out: list[Word] = []
-    i = n
-    for j in range(m, 0, -1):
-        k = back[i][j]
-        group = syllables[k:i]
-        if 2 * _spelling(group, words[j - 1].lower()) > len(words[j - 1]):
+    backward = [[[inf] * len(w) for w in lower] + [[inf]] for _ in range(n + 1)]
+    backward[n][m][0] = 0.0
+    for i in range(n - 1, -1, -1):
+        for j in range(m):
+            for p in range(len(lower[j])):
+                best = inf
+                for cost, p2 in steps(i, j, p):
+                    nj, np_ = (j + 1, 0) if p2 == len(lower[j]) else (j, p2)
+                    best = min(best, cost + backward[i + 1][nj][np_])
+                backward[i][j][p] = best
+    # word j ends after syllable i on an optimal path when state (i, j + 1, 0) lies on one
+    ends = []
+    for j in range(1, m + 1):
+        found = [i for i in range(1, n + 1) if forward[i][j][0] + backward[i][j][0] == total]
+        if len(found) != 1:
             return []
-        out.append(Word(group[0].start, group[-1].end, words[j - 1]))
-        i = k
-    return out[::-1]
+        ends.append(found[0])
+    out, begin, spent = [], 0, 0.0
+    for word, end in zip(words, ends):
+        cost = forward[end][len(out) + 1][0] - spent
+        if 2 * cost > len(word):
+            return []
+        out.append(Word(syllables[begin].start, syllables[end - 1].end, word))
+        begin, spent = end, spent + cost
+    return out
 
 
 class EmoDB(LocalCorpus):
@@ -301,6 +339,7 @@ class EmoDB(LocalCorpus):
         files = sorted(p for p in wav.iterdir() if p.suffix.lower() == ".wav")
         if not files:
             check.fail(f"no wav files under {wav}; set corpus.params.root to {self.layout_hint}")
+        tiers = self._tiers(wav.parent, check) if self.alignments else set()
         out = []
         for path in files:
             match = _NAME.match(path.stem)
@@ -318,17 +357,31 @@ class EmoDB(LocalCorpus):
                 labels={"emotion": self.vocabulary[letter]}, transcript=TEXTS.get(text),
                 meta={"gender": "female" if speaker in FEMALE else "male" if speaker in MALE else None,
                       "text": text, "version": version})
-            if self.alignments:
-                self._align(utt, wav.parent, check)
+            if tiers:
+                self._align(utt, wav.parent, tiers, check)
             out.append(utt)
         check.expect(len(out), FULL_SIZE, "utterances")
         return out
 
-    def _align(self, utt: Utterance, root: Path, check: Integrity) -> None:
-        phones = self._phones(root, utt.id, check)
+    @staticmethod
+    def _tiers(root: Path, check: Integrity) -> set[str]:
+        """The tiers whose label folders exist; a missing folder is noted once, not per utterance."""
+        tiers = set()
+        if (root / "lablaut").is_dir():
+            tiers.add("phones")
+        else:
+            check.note("no lablaut/ folder: no phone tiers")
+        if (root / "silb").is_dir() or (root / "labsilb").is_dir():
+            tiers.add("syllables")
+        else:
+            check.note("no silb/ or labsilb/ folder: no syllable tiers or word times")
+        return tiers
+
+    def _align(self, utt: Utterance, root: Path, tiers: set[str], check: Integrity) -> None:
+        phones = self._phones(root, utt.id, check) if "phones" in tiers else []
         if phones:
             utt.alignments["phones"] = phones
-        syllables = self._syllables(root, utt.id, check)
+        syllables = self._syllables(root, utt.id, check) if "syllables" in tiers else []
         if syllables:
             utt.alignments["syllables"] = syllables
             if utt.transcript:
@@ -356,7 +409,7 @@ class EmoDB(LocalCorpus):
         errors = []
         for path, read in ((root / "silb" / f"{stem}.silb", lambda p: parse_silb(p.read_text("latin-1"), p.name)),
                            (root / "labsilb" / f"{stem}.labsilb",
-                            lambda p: [(m.time, m.label.split("\t")[0].strip()) for m in read_xlabel(p).marks])):
+                            lambda p: [(m.time, (m.label.split() or [""])[0]) for m in read_xlabel(p).marks])):
             if not path.is_file():
                 continue
             try:

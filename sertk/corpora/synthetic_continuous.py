@@ -21,7 +21,11 @@ starts count as at its start, at :data:`LEAD_S`):
     valence(t) = tanh(1.5 · ln(β(t − lag) / β_spk))
 
 Utterance ``arousal``/``valence`` are the contour means.  The last speaker is
-the test set, the one before it the development set, the rest train.
+the test set, the one before it the development set, the rest train.  Arousal
+is relative to the speaker's baseline, so features need speaker normalisation:
+20 MFCCs into a 32-unit ``blstm`` trained on CCC for 12 epochs reach a test CCC
+of about 0.89 arousal / 0.85 valence with per-speaker z-scores, but 0.6 / 0.9
+with z-scores over the training set.
 Rendering is deterministic given the parameters and cached on disk.
 """
 from __future__ import annotations
@@ -74,6 +78,8 @@ class SyntheticContinuous(LocalCorpus):
             raise ValueError(f"contour_rate must be within 1..100 frames per second, got {contour_rate}")
         if not 0.0 <= lag_s <= 2.0:
             raise ValueError(f"lag_s must be within 0..2 seconds, got {lag_s}")
+        if seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed}")
         if not 8000 <= sample_rate <= 48000:
             raise ValueError(f"sample_rate must be within 8000..48000, got {sample_rate}")
         self.n_speakers, self.n_per_speaker = n_speakers, n_per_speaker
