@@ -90,8 +90,8 @@ def registry():
     return Registry.from_plugins(loaded)
 
 
-def recipe(registry, **train):
-    return parse_recipe({
+def recipe(registry, augment=(), **train):
+    return parse_recipe({"augment": list(augment),
         "corpus": "loudness", "data": {"sample_rate": RATE, "segment": {"policy": "whole"}, "cache": False},
         "features": [{"name": "frame_level", "normalize": "standard"}],
         "model": {"name": "blstm", "params": {"hidden": 16, "layers": 1, "targets": ["arousal"]}},
@@ -131,3 +131,20 @@ def test_repeats_rerun_every_fold_with_new_seeds(registry, tmp_path):
     assert (result.dir / "folds" / "speakers-s3@r2" / "model.pt").is_file()
     saved = json.loads((result.dir / "metrics.json").read_text())
     assert saved["heads"]["arousal"]["over_repeats"]["ccc"]["mean"] == pytest.approx(np.mean(repeats["values"]))
+
+
+def test_augmentation_changes_training_audio_only(registry, tmp_path, monkeypatch):
+    from sertk.builtins.augmentations import Gain
+
+    calls = []
+    original = Gain.__call__
+
+    def counted(self, signal, sample_rate, rng):
+        calls.append(len(signal))
+        return original(self, signal, sample_rate, rng)
+    monkeypatch.setattr(Gain, "__call__", counted)
+    result = run_recipe(recipe(registry, augment=[{"name": "gain", "params": {"db": [-12, 12]}}], epochs=2),
+                        registry, out_dir=str(tmp_path))
+    folds = json.loads((result.dir / "folds.json").read_text())["speakers-s3"]
+    assert len(calls) == 2 * len(folds["train"])  # every training recording once per epoch, nothing else
+    assert np.isfinite(result.metrics["heads"]["arousal"]["pooled"]["ccc"])

@@ -27,6 +27,11 @@ def safe_name(name: str) -> str:
     return cleaned or "_"
 
 
+def fold_name(fold: str, repeat: int, repeats: int) -> str:
+    """A fold's name in one repeat: ``speaker-03`` alone, ``speaker-03@r2`` for the second of several."""
+    return fold if repeats == 1 else f"{fold}@r{repeat + 1}"
+
+
 @dataclass(frozen=True)
 class RunLayout:
     """Paths inside one run directory."""

@@ -17,7 +17,7 @@ from ..recipe import Recipe, resolved
 from ..registry import Registry
 from .components import build_model
 from .experiment import Data, class_counts, prepare_data, usable
-from .layout import RunLayout
+from .layout import RunLayout, fold_name
 from .rundir import create_run_dir, write_provenance
 
 
@@ -188,7 +188,3 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
     run_analyzers(recipe, registry, layout.dir, progress)
     return result
 
-
-def fold_name(fold: str, repeat: int, repeats: int) -> str:
-    """A fold's name in one repeat: ``speaker-03`` alone, ``speaker-03@r2`` for the second of several."""
-    return fold if repeats == 1 else f"{fold}@r{repeat + 1}"

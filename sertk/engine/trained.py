@@ -17,7 +17,7 @@ from ..recipe import parse_recipe, read_yaml
 from ..registry import Registry
 from .components import build_model
 from .experiment import Data, prepare_data
-from .layout import RunLayout
+from .layout import RunLayout, fold_name
 
 
 class TrainedRun:
@@ -42,8 +42,6 @@ class TrainedRun:
     @property
     def folds(self) -> list[str]:
         """The fold models of the run (every repeat's, named as in ``folds/``)."""
-        from .run import fold_name
-
         return [fold_name(f, r, self.repeats) for r in range(self.repeats) for f in self.fold_ids]
 
     @property
