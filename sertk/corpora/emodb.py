@@ -258,11 +258,19 @@ def align_words(syllables: list[Word], sentence: str) -> list[Word]:
     cost more than half its letters.
     """
     words = sentence_words(sentence)
-    texts = [_schwa(s.text) for s in syllables]
-    lower = [w.lower() for w in words]
-    n, m = len(texts), len(words)
+    ends = _word_ends(tuple(_schwa(s.text) for s in syllables), tuple(w.lower() for w in words))
+    starts = (0, *ends[:-1])
+    return [Word(syllables[b].start, syllables[e - 1].end, w) for w, b, e in zip(words, starts, ends)]
+
+
+@lru_cache(maxsize=1024)
+def _word_ends(texts: tuple[str, ...], lower: tuple[str, ...]) -> tuple[int, ...]:
+    """For each word, the number of syllables used up when it ends on the only
+    least-cost grouping (see :func:`align_words`); () when there is none.  Many
+    utterances share their syllable labels, so groupings are computed once each."""
+    n, m = len(texts), len(lower)
     if n < m or not m:
-        return []
+        return ()
     inf = float("inf")
 
     def steps(i: int, j: int, p: int):
@@ -287,7 +295,7 @@ def align_words(syllables: list[Word], sentence: str) -> list[Word]:
                         forward[i + 1][nj][np_] = here + cost
     total = forward[n][m][0]
     if total == inf:
-        return []
+        return ()
     backward = [[[inf] * len(w) for w in lower] + [[inf]] for _ in range(n + 1)]
     backward[n][m][0] = 0.0
     for i in range(n - 1, -1, -1):
@@ -303,16 +311,15 @@ def align_words(syllables: list[Word], sentence: str) -> list[Word]:
     for j in range(1, m + 1):
         found = [i for i in range(1, n + 1) if forward[i][j][0] + backward[i][j][0] == total]
         if len(found) != 1:
-            return []
+            return ()
         ends.append(found[0])
-    out, begin, spent = [], 0, 0.0
-    for word, end in zip(words, ends):
-        cost = forward[end][len(out) + 1][0] - spent
+    spent = 0.0
+    for j, (word, end) in enumerate(zip(lower, ends), 1):
+        cost = forward[end][j][0] - spent
         if 2 * cost > len(word):
-            return []
-        out.append(Word(syllables[begin].start, syllables[end - 1].end, word))
-        begin, spent = end, spent + cost
-    return out
+            return ()
+        spent += cost
+    return tuple(ends)
 
 
 class EmoDB(LocalCorpus):
