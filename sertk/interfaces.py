@@ -152,18 +152,21 @@ class LabelSpace:
         return sorted({*self.classes, *self.dimensions, *self.contours, *self.sequences})
 
     def head_for(self, target: str, level: str = "utterance", name: Optional[str] = None,
-                 rate: Optional[float] = None) -> Head:
+                 rate: Optional[float] = None, contour: bool = False) -> Head:
         """The natural head for a label key: classification for categorical
-        labels, regression for dimensions and contours (frame level), CTC
-        sequence for transcripts and alignment tiers."""
+        labels, regression for dimensions and contours (frame level, at output
+        ``rate``), CTC sequence for transcripts and alignment tiers.  A key that
+        is also a contour (e.g. ``arousal`` rated per utterance and over time) is
+        the utterance label, or the contour with ``contour=True`` (a model with
+        frame outputs)."""
         name = name or target
         given = None if name == target else target
-        if target in self.classes:
-            return Head(name, "classification", self.classes[target], level, given, rate)
-        if target in self.dimensions:
-            return Head(name, "regression", (), level, given, rate)
-        if target in self.contours:
+        if target in self.contours and (contour or (target not in self.classes and target not in self.dimensions)):
             return Head(name, "regression", (), "frame", given, rate)
+        if target in self.classes:
+            return Head(name, "classification", self.classes[target], level, given)
+        if target in self.dimensions:
+            return Head(name, "regression", (), level, given)
         if target in self.sequences:
             return Head(name, "sequence", (BLANK, *self.sequences[target]), "frame", given, rate)
         raise ValueError(f"target {target!r} is not a label of this corpus; it has {self.keys}")

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .interfaces import Component, FeatureInfo, Head, LabelSpace
+from .nn import align_frames, output_lengths
 
 
 @dataclass
@@ -49,8 +50,6 @@ def frame_output(head: Head, output: torch.Tensor, batch: Batch) -> tuple[torch.
     resample to the label rate themselves; sequence heads stay at their own
     rate and come with output lengths for CTC.
     """
-    from .nn import align_frames, output_lengths
-
     steps = output.shape[1]
     if batch.durations is None:
         return output, None

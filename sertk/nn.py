@@ -54,15 +54,10 @@ def target_head(labels: LabelSpace, target: Optional[str], model: str, level: st
             if len(keys) != 1:
                 raise ValueError(f"{model} needs params.target: the corpus offers labels {keys}")
             target = keys[0]
-    if level == "frame" and target in labels.contours:  # a rated dimension that also has a contour
-        head = Head(name or target, "regression", (), "frame", None if (name or target) == target else target, rate)
-    else:
-        head = labels.head_for(target, name=name)
-    if head.level == "frame":
-        if level == "utterance":
-            raise ValueError(f"{model} predicts utterance-level labels, but {target!r} is time-aligned "
-                             f"(a contour or token sequence)")
-        head = Head(head.name, head.kind, head.classes, "frame", head.target, rate)
+    head = labels.head_for(target, name=name, rate=rate, contour=level == "frame")
+    if head.level == "frame" and level == "utterance":
+        raise ValueError(f"{model} predicts utterance-level labels, but {target!r} is time-aligned "
+                         f"(a contour or token sequence)")
     return head
 
 
@@ -103,10 +98,12 @@ class RecurrentEncoder(nn.Module):
     def __init__(self, input_size: int, hidden: int, layers: int = 2, bidirectional: bool = True,
                  cell: Literal["lstm", "gru"] = "lstm", dropout: float = 0.0) -> None:
         super().__init__()
+        if hidden < 1:
+            raise ValueError(f"hidden must be at least 1, got {hidden}")
+        if layers < 1:
+            raise ValueError(f"layers must be at least 1, got {layers}")
         if cell not in ("lstm", "gru"):
-            raise ValueError(f"cell must be lstm or gru, got {cell!r}")
-        if hidden < 1 or layers < 1:
-            raise ValueError(f"hidden and layers must be >= 1, got {hidden} and {layers}")
+            raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
         rnn = nn.LSTM if cell == "lstm" else nn.GRU
         self.rnn = rnn(input_size, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional,
                        dropout=dropout if layers > 1 else 0.0)

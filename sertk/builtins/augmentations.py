@@ -38,11 +38,15 @@ def _audio_files(name: str, folder: str) -> list[Path]:
     return files
 
 
-def _random_file(files: list[Path], sample_rate: int, rng: np.random.Generator) -> tuple[Path, np.ndarray]:
+def _random_file(files: list[Path], sample_rate: int, rng: np.random.Generator, what: str) -> np.ndarray:
+    """A random file's signal at ``sample_rate``; a silent one is an error naming it (``what`` it holds)."""
     from ..audio import load_audio
 
     path = files[rng.integers(len(files))]
-    return path, load_audio(path, sample_rate)[0]
+    signal = load_audio(path, sample_rate)[0]
+    if _power(signal) == 0:
+        raise SertkError(f"{path}: {what} is silent; remove it from the folder")
+    return signal
 
 
 def _power(x: np.ndarray) -> float:
@@ -141,9 +145,7 @@ class AdditiveNoise(_Random):
     def _noise(self, n: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
         if self._files is None:
             return colored_noise(n, self.color, rng)
-        path, noise = _random_file(self._files, sample_rate, rng)
-        if _power(noise) == 0:
-            raise SertkError(f"{path}: noise recording is silent; remove it from the noise folder")
+        noise = _random_file(self._files, sample_rate, rng, "noise recording")
         if len(noise) < n:
             start = rng.integers(len(noise))
             return np.resize(noise, start + n)[start:]
@@ -179,9 +181,7 @@ class Reverb(_Random):
     def impulse_response(self, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
         """One room impulse response at ``sample_rate``, direct path first."""
         if self._files is not None:
-            path, h = _random_file(self._files, sample_rate, rng)
-            if _power(h) == 0:
-                raise SertkError(f"{path}: impulse response is silent; remove it from the folder")
+            h = _random_file(self._files, sample_rate, rng, "impulse response")
             return h[np.argmax(np.abs(h)):]
         rt60 = rng.uniform(*self.rt60)
         t = np.arange(max(int(round(rt60 * sample_rate)), 2)) / sample_rate

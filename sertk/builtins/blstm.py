@@ -32,14 +32,8 @@ class BLSTM(Model):
                  hidden: int = 64, layers: int = 2, dropout: float = 0.0, cell: Literal["lstm", "gru"] = "lstm",
                  targets: Optional[list[str]] = None) -> None:
         super().__init__()
-        if hidden < 1:
-            raise ValueError(f"hidden must be at least 1, got {hidden}")
-        if layers < 1:
-            raise ValueError(f"layers must be at least 1, got {layers}")
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        if cell not in ("lstm", "gru"):
-            raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
         if targets is not None and (not targets or len(set(targets)) != len(targets)):
             raise ValueError(f"targets must list different label keys (or be left out for the default), got {targets}")
         info = input_of(inputs, feature, self.name, level="frame")
@@ -50,6 +44,7 @@ class BLSTM(Model):
             raise ValueError(f"blstm: frame-level targets {frame_heads} need a feature with a frame rate, but "
                              f"{info.key!r} has none (a word sequence); set params.feature to a framed feature")
         self.feature = info.key
+        # RecurrentEncoder checks hidden, layers and cell
         self.encoder = RecurrentEncoder(info.dim, hidden, layers, bidirectional=True, cell=cell, dropout=dropout)
         self.dropout = torch.nn.Dropout(dropout)
         self.outputs = torch.nn.ModuleList(torch.nn.Linear(self.encoder.output_size, _width(h)) for h in self.heads)

@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..model import Batch
+from ..nn import frame_mask
 from .targets import FrameTarget
 
 Item = tuple[str, dict[str, np.ndarray], dict[str, Any], float]
@@ -52,10 +53,6 @@ def _target_dtype(values: list[Any]) -> torch.dtype:
     return torch.long if np.issubdtype(first.dtype, np.integer) else torch.float32
 
 
-def _mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
-    return torch.arange(steps) < lengths[:, None]
-
-
 def collate(items: list[Item]) -> Batch:
     """Stack utterance-level features (D,) into (B, D); zero-pad frame-level ones (T, D)
     into (B, T_max, D) with ``lengths``; class indices become long, values float;
@@ -76,10 +73,10 @@ def collate(items: list[Item]) -> Batch:
             batch.targets[head], lengths = _pad([v.values for v in values], _target_dtype([values[0].values]))
             batch.target_times[head], _ = _pad([v.times for v in values], torch.float32)
             batch.target_rates[head] = float(np.mean([v.rate for v in values]))
-            batch.target_masks[head] = _mask(lengths, batch.targets[head].shape[1])
+            batch.target_masks[head] = frame_mask(lengths, batch.targets[head].shape[1])
         elif np.ndim(values[0]) == 1:
             batch.targets[head], lengths = _pad(values, _target_dtype(values))
-            batch.target_masks[head] = _mask(lengths, batch.targets[head].shape[1])
+            batch.target_masks[head] = frame_mask(lengths, batch.targets[head].shape[1])
         else:
             batch.targets[head] = torch.as_tensor(np.asarray(values), dtype=_target_dtype(values))
     return batch

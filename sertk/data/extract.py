@@ -114,9 +114,9 @@ def _extract_utterance(utt: Utterance, features: list[tuple[str, Feature]], samp
     bounds = segment_bounds(len(signal), sample_rate, policy)
     digest = audio_digest(signal)
     pieces = None
+    contexts = [segment_context(utt, start / sample_rate, end / sample_rate) for start, end in bounds]
     out = {}
     for key, feature in features:
-        contexts = [segment_context(utt, start / sample_rate, end / sample_rate) for start, end in bounds]
         entry = cache_key(digest, feature, sample_rate, policy,
                           [c.digest_fields(feature.uses) for c in contexts] if feature.uses else None)
         arrays = cache.get(entry)

@@ -19,13 +19,19 @@ from ..interfaces import Head
 from .layout import RunLayout
 
 
-def unit_rows(outcome, head: Head) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per evaluation unit: the valid targets and outputs of one head."""
-    targets, outputs = outcome.targets[head.name], outcome.outputs[head.name]
-    mask = outcome.masks.get(head.name)
-    if mask is None:
-        return [np.atleast_1d(t) for t in targets], [np.asarray(o)[None] for o in outputs]
-    return [np.asarray(t)[m] for t, m in zip(targets, mask)], [np.asarray(o)[m] for o, m in zip(outputs, mask)]
+def units(outcomes, head: Head) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per evaluation unit of every fold: the valid targets and outputs of one head."""
+    ys, outs = [], []
+    for o in outcomes:
+        targets, outputs = o.targets[head.name], o.outputs[head.name]
+        mask = o.masks.get(head.name)
+        if mask is None:
+            ys += [np.atleast_1d(t) for t in targets]
+            outs += [np.asarray(v)[None] for v in outputs]
+        else:
+            ys += [np.asarray(t)[m] for t, m in zip(targets, mask)]
+            outs += [np.asarray(v)[m] for v, m in zip(outputs, mask)]
+    return ys, outs
 
 
 def _pool(outcomes, head: Head) -> tuple[np.ndarray, np.ndarray]:
@@ -33,11 +39,7 @@ def _pool(outcomes, head: Head) -> tuple[np.ndarray, np.ndarray]:
     if head.kind == "sequence":
         return (np.concatenate([o.targets[head.name] for o in outcomes]),
                 np.concatenate([o.outputs[head.name] for o in outcomes]))
-    ys, outs = [], []
-    for o in outcomes:
-        y, out = unit_rows(o, head)
-        ys.extend(y)
-        outs.extend(out)
+    ys, outs = units(outcomes, head)
     return np.concatenate(ys), np.concatenate(outs)
 
 
@@ -60,11 +62,7 @@ def _recording_ci(head: Head, outcomes, metrics: Sequence, seed: int, n: int = 1
     """Bootstrap 95% CI of frame-level scores, resampling whole recordings."""
     from .scoring import score
 
-    ys, outs = [], []
-    for o in outcomes:
-        y, out = unit_rows(o, head)
-        ys.extend(y)
-        outs.extend(out)
+    ys, outs = units(outcomes, head)
     rng = np.random.default_rng(seed)
     draws = [rng.integers(0, len(ys), size=len(ys)) for _ in range(n)]
     values = {m.name: [] for m in metrics}
@@ -79,7 +77,7 @@ def per_recording(head: Head, outcomes, metrics: Sequence) -> dict[str, float]:
     """Each metric per recording, averaged over recordings (e.g. the mean per-sequence CCC)."""
     from .scoring import score
 
-    rows = [score(head, y, out, metrics) for o in outcomes for y, out in zip(*unit_rows(o, head)) if len(y) > 1]
+    rows = [score(head, y, out, metrics) for y, out in zip(*units(outcomes, head)) if len(y) > 1]
     return {m.name: float(np.mean([r[m.name] for r in rows])) for m in metrics if rows}
 
 

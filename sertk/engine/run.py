@@ -112,13 +112,11 @@ def run_fold(recipe: Recipe, registry: Registry, data: Data, fold: Fold, heads: 
     save_model(layout, name, model)
     session.normalizer.save(layout.normalizer(name))
     predicted = session.predict(model, session.test)
-    val_score = (history.val_score[history.best_epoch - 1] if history is not None and history.best_epoch
-                 and history.val_score and history.val_score[history.best_epoch - 1] is not None else None)
 
     segments = [data.extracted.segments[i] for i in session.test.segments]
     outcome = FoldOutcome(name, predicted.ids, [data.utterances[s.utt_index].speaker for s in segments],
                           predicted.outputs, predicted.targets, history.to_dict() if history and history.epochs
-                          else None, val_score, masks=predicted.masks, repeat=repeat)
+                          else None, history.best_score if history else None, masks=predicted.masks, repeat=repeat)
     outcome.times = {h.name: [t.times for t in session.test.targets[h.name]] for h in heads
                      if h.level == "frame" and h.kind != "sequence"}
     if recipe.data.segment.policy == "whole":  # one segment per recording: name units by recording

@@ -19,6 +19,7 @@ from ..data.segment import cut
 from ..data.normalize import Normalizer
 from ..data.targets import FrameTarget, segment_target
 from ..interfaces import Fold, Head
+from ..model import EstimatorModel
 from ..progress import Progress
 from ..recipe import Recipe
 from ..registry import Registry
@@ -121,22 +122,25 @@ class FitSession:
         segs = self.data.extracted.segments
         return [segs[i].end_s - segs[i].start_s for i in part.segments]
 
-    def loader(self, part: Part, shuffle: bool = False):
-        """Batches of a part (targets included when it has them)."""
+    def dataset(self, part: Part) -> SegmentDataset:
+        """A part's normalised arrays, targets (when it has them) and durations."""
         ids = [self.data.extracted.segments[i].id for i in part.segments]
-        dataset = SegmentDataset(ids, self.arrays(part), part.targets, self.durations(part))
-        return make_loader(dataset, self.config.batch_size, shuffle, self.config.seed)
+        return SegmentDataset(ids, self.arrays(part), part.targets, self.durations(part))
+
+    def loader(self, part: Part, shuffle: bool = False):
+        """Batches of a part."""
+        return make_loader(self.dataset(part), self.config.batch_size, shuffle, self.config.seed)
 
     def training_loader(self, part: Part):
         """The training batches: shuffled, the first epoch by duration with SortaGrad,
         and augmented afresh each epoch when the recipe has ``augment``."""
         if not self.augmentations and not self.config.sortagrad:
             return self.loader(part, shuffle=True)
-        plain = self.loader(part, shuffle=True) if not self.augmentations else None
+        plain = None if self.augmentations else self.dataset(part)
         order = list(np.argsort(self.durations(part), kind="stable"))
 
         def epoch_loader(epoch: int):
-            dataset = plain.dataset if plain is not None else AugmentedSegments(self, part, epoch)
+            dataset = plain if plain is not None else AugmentedSegments(self, part, epoch)
             if epoch == 1 and self.config.sortagrad:
                 return make_loader(_Ordered(dataset, order), self.config.batch_size, False, self.config.seed)
             return make_loader(dataset, self.config.batch_size, True, self.config.seed + epoch)
@@ -149,14 +153,15 @@ class FitSession:
         ``validation`` (default: the fold's validation part; an empty part: none)."""
         train = self.train if train is None else train
         validation = self.validation if validation is None else validation
-        estimator = not hasattr(model, "training_step")
+        estimator = isinstance(model, EstimatorModel)
+        train_loader = self.loader(train) if estimator else self.training_loader(train)
         val_loader = self.loader(validation) if len(validation) and not estimator else None
         train_targets = {h: np.concatenate([np.atleast_1d(_flat(v)) for v in values]) for h, values in
                          train.targets.items()}
         self.history = self.trainer.fit(
-            model, {} if estimator else self.losses(), self.training_loader(train) if not estimator else
-            self.loader(train), val_loader, select=self.select, greater_is_better=self.metric.greater_is_better,
-            description=description or f"Fold {self.fold.name}", train_targets=train_targets)
+            model, {} if estimator else self.losses(), train_loader, val_loader, select=self.select,
+            greater_is_better=self.metric.greater_is_better, description=description or f"Fold {self.fold.name}",
+            train_targets=train_targets)
         return self.history
 
     def select(self, predictions: Predictions) -> float:

@@ -37,12 +37,14 @@ class TrainedRun:
         self.labels = LabelSpace({k: tuple(v) for k, v in labels["classes"].items()}, tuple(labels["dimensions"]),
                                  tuple(labels["contours"]), {k: tuple(v) for k, v in labels.get("sequences", {}).items()},
                                  labels.get("default_target"))
-        self.repeats = int(saved.get("repeats", 1))
+        repeats = int(saved.get("repeats", 1))
+        # fold model name (every repeat's, as in ``folds/``) -> protocol fold
+        self._protocol_fold = {fold_name(f, r, repeats): f for r in range(repeats) for f in self.fold_ids}
 
     @property
     def folds(self) -> list[str]:
         """The fold models of the run (every repeat's, named as in ``folds/``)."""
-        return [fold_name(f, r, self.repeats) for r in range(self.repeats) for f in self.fold_ids]
+        return list(self._protocol_fold)
 
     @property
     def sample_rate(self) -> int:
@@ -54,10 +56,9 @@ class TrainedRun:
         return prepare_data(self.recipe, self.registry, self.progress)
 
     def _fold(self, fold: str) -> dict[str, list[str]]:
-        base = fold.split("@r")[0]
-        if fold not in self.folds or base not in self.fold_ids:
+        if fold not in self._protocol_fold:
             raise SertkError(f"{self.dir}: no fold '{fold}' (folds: {', '.join(self.folds)})")
-        return self.fold_ids[base]
+        return self.fold_ids[self._protocol_fold[fold]]
 
     def model(self, fold: str):
         """The fold's trained model, in evaluation mode on the CPU."""

@@ -20,6 +20,7 @@ from ..interfaces import Head
 from ..interfaces import Loss as LossBase
 from ..data.batching import EpochLoader
 from ..model import Batch, EstimatorModel, Model, frame_output
+from ..nn import frame_mask
 from ..progress import Progress, Silent
 from ..sequences import greedy_decode
 from ..settings import TrainConfig
@@ -77,6 +78,11 @@ class History:
     @property
     def epochs(self) -> int:
         return len(self.train_loss)
+
+    @property
+    def best_score(self) -> Optional[float]:
+        """The validation score of the kept epoch (None without validation)."""
+        return self.val_score[self.best_epoch - 1] if self.best_epoch and self.val_score else None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -158,9 +164,8 @@ def _valid_rows(values: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
 
 
 def _prepares(loss: Any) -> bool:
-    """Whether a loss overrides ``prepare`` (needs training-set statistics)."""
-    own = getattr(type(loss), "prepare", None)
-    return own is not None and own is not getattr(LossBase, "prepare")
+    """Whether a loss overrides :meth:`sertk.Loss.prepare` (needs training-set statistics)."""
+    return getattr(type(loss), "prepare", LossBase.prepare) is not LossBase.prepare
 
 
 def _stack_inputs(batch: Batch) -> np.ndarray:
@@ -361,10 +366,8 @@ class Trainer:
             value = raw[head.name].float()
             if head.level == "frame":
                 value, lengths = frame_output(head, value, batch)
-                steps = value.shape[1]
                 valid = (batch.target_masks[head.name] if head.kind != "sequence" and head.name in batch.target_masks
-                         else torch.arange(steps, device=value.device)[None, :] < (
-                             lengths[:, None] if lengths is not None else steps))
+                         else frame_mask(lengths, value.shape[1], value.shape[0], value.device))
                 if head.kind == "sequence":
                     out[head.name] = _ragged(greedy_decode(row) for row in _valid_rows(value.argmax(-1), valid))
                     continue
