@@ -297,6 +297,11 @@ class Metric(Component, abc.ABC):
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] = ()) -> float:
         """Class indices for classification, floats for regression, token sequences for sequence heads."""
 
+    def chance(self, n_classes: int) -> Optional[float]:
+        """The expected score of guessing uniformly among ``n_classes`` classes,
+        where it has a closed form (None otherwise)."""
+        return None
+
 
 class Augmentation(Component, abc.ABC):
     """A random transformation of a training signal (noise, gain, tempo, reverberation).

@@ -1,5 +1,6 @@
 """Torch building blocks shared by models of several papers: input lookup, heads,
-masks, masked pooling, recurrent encoders, frame alignment and the CCC.
+masks, masked pooling, recurrent encoders, frame alignment, the CCC and a learned
+weighting of self-supervised layers.
 
 Part of the public plugin API (``from sertk.nn import ...``).
 """
@@ -166,3 +167,35 @@ def concordance(output: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -
     mo, mt = output.mean(), target.mean()
     cov = ((output - mo) * (target - mt)).mean()
     return 2 * cov / (output.var(unbiased=False) + target.var(unbiased=False) + (mo - mt) ** 2 + eps)
+
+
+
+class LayerWeightedSum(torch.nn.Module):
+    """A learned, softmax-normalised weighted sum over layers, as in SUPERB (Yang et al., 2021).
+
+    Input (..., n_layers * dim): the layers side by side, as the built-in ``ssl``
+    feature gives them with ``layer: all``; output (..., dim).  The weights start equal,
+    so an untrained module returns the mean of the layers.  ``layer_norm``
+    normalises each layer (no learned scale) before weighting.
+    """
+
+    def __init__(self, n_layers: int, dim: int, layer_norm: bool = False):
+        super().__init__()
+        if n_layers < 1 or dim < 1:
+            raise ValueError(f"need n_layers >= 1 and dim >= 1, got {n_layers} and {dim}")
+        self.n_layers, self.dim, self.layer_norm = n_layers, dim, layer_norm
+        self.weights = torch.nn.Parameter(torch.zeros(n_layers))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.n_layers * self.dim:
+            raise ValueError(f"expected a last dimension of {self.n_layers} layers x {self.dim} = "
+                             f"{self.n_layers * self.dim}, got {x.shape[-1]}")
+        x = x.reshape(*x.shape[:-1], self.n_layers, self.dim)
+        if self.layer_norm:
+            x = torch.nn.functional.layer_norm(x, (self.dim,))
+        return torch.einsum("...ld,l->...d", x, self.layer_weights)
+
+    @property
+    def layer_weights(self) -> torch.Tensor:
+        """The normalised weights, one per layer (they sum to 1)."""
+        return torch.softmax(self.weights, dim=0)

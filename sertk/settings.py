@@ -64,13 +64,18 @@ class SegmentPolicy:
         return {"policy": "slices", "seconds": self.seconds, "min_last": self.min_last}
 
 
+EXPECTED_COUNTS = ("utterances", "segments")
+
+
 @dataclass
 class DataConfig:
     """How audio becomes model input: sampling rate, segmentation, labels, workers.
 
     ``target`` is the label a model predicts when its params name none;
     ``aggregate: mean`` averages a recording's segment outputs before scoring
-    utterance-level heads, ``none`` scores every segment.
+    utterance-level heads, ``none`` scores every segment.  ``expect`` holds the
+    counts a paper reports for its selection (``utterances``, ``segments``):
+    the run logs and records in ``data.json`` whether the corpus gave them.
     """
 
     KEY: ClassVar[str] = "data"
@@ -80,6 +85,7 @@ class DataConfig:
     label_set: Union[str, list[str], None] = None
     target: str = "emotion"
     aggregate: Literal["mean", "none"] = "mean"
+    expect: dict[str, int] = field(default_factory=dict)
     workers: int = 1
     cache: bool = True
     cache_dir: Optional[str] = None
@@ -88,6 +94,11 @@ class DataConfig:
         _check_literals(self)
         _require(self.sample_rate > 0, "data.sample_rate", f"must be positive, got {self.sample_rate}")
         _require(self.workers >= 1, "data.workers", f"must be at least 1, got {self.workers}")
+        for key, count in self.expect.items():
+            _require(key in EXPECTED_COUNTS, f"data.expect.{key}", f"is not a count sertk checks; use "
+                                                                   f"{' or '.join(EXPECTED_COUNTS)}")
+            _require(isinstance(count, int) and count >= 0, f"data.expect.{key}",
+                     f"must be a whole number >= 0, got {count!r}")
         if self.label_set is not None:
             from .labels import resolve_label_set
 
@@ -247,7 +258,8 @@ class TrainConfig:
 
     ``l2`` is the L2 weight penalty α: the trainer adds α·Σ‖w‖² over
     ``model.penalized_parameters()`` (weights, not biases) to every loss it
-    steps on. ``clip_norm`` clips the global gradient norm. ``device: auto``
+    steps on; ``l2_form: norm`` adds α·‖w‖₂ instead, the unsquared norm of
+    all those weights as one vector (Wieser et al. 2020, eq. 3). ``clip_norm`` clips the global gradient norm. ``device: auto``
     picks CUDA when available; ``amp`` turns on mixed precision there (never
     on CPU). ``threads`` caps torch's CPU threads (null: torch's default); small
     networks train faster on one thread than on several.
@@ -272,6 +284,7 @@ class TrainConfig:
     batch_size: int = 32
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     l2: float = 0.0
+    l2_form: Literal["squared", "norm"] = "squared"
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     clip_norm: Optional[float] = None
     select: Literal["metric", "loss", "last"] = "metric"

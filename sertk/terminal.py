@@ -59,7 +59,9 @@ class RichProgress:
 def results_table(summary: dict) -> Table:
     """One row per head and metric: pooled figure with its bootstrap 95% CI, mean ± std
     over folds (and over repeats), the mean per recording (frame-level heads), and the
-    baselines: random guess and most frequent label, or a blank-only output (CTC)."""
+    baselines: chance (the expected score of a uniform guess, where it has a closed
+    form) and the most frequent test label (Wieser et al. 2020, Table 5), or a
+    blank-only output (CTC)."""
     heads = summary["heads"].values()
     extra = [(key, title) for key, title in (("over_repeats", "over repeats"), ("per_recording", "per recording"))
              if any(key in h for h in heads)]
@@ -76,7 +78,7 @@ def results_table(summary: dict) -> Table:
                 found = h.get(key, {}).get(metric)
                 cells.append("" if found is None else f"{found['mean']:.3f} ± {found['std']:.3f}"
                              if isinstance(found, dict) else f"{found:.3f}")
-            chance = base.get("random_guess", {}).get(metric, h.get("blank_only", {}).get(metric))
+            chance = base.get("chance", {}).get(metric, h.get("blank_only", {}).get(metric))
             table.add_row(head, metric, f"{value:.3f} [{lo:.3f}, {hi:.3f}]", f"{over['mean']:.3f} ± {over['std']:.3f}",
                           *cells, "" if chance is None else f"{chance:.3f}",
                           f"{base['most_frequent'][metric]:.3f}" if base else "")

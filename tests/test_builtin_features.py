@@ -62,6 +62,22 @@ def test_mfcc_frames_match_hand_computation():
     np.testing.assert_allclose(out[:, 26:], _htk_delta(delta), atol=1e-3)
 
 
+def test_mfcc_with_a_1024_point_fft_matches_hand_computation():
+    out = MFCC(n_mfcc=26, n_fft=1024)(NOISE, RATE)  # LoM's "frequency resolution of 1024" (Wieser et al. 2020)
+    assert out.shape == (1 + int(np.ceil((16100 - 400) / 160)), 26)
+    for k in (0, 37):
+        expected = scipy_dct(_mel_db(NOISE, k * 160, 400, 1024, 40))[:26]
+        np.testing.assert_allclose(out[k], expected, rtol=1e-3, atol=1e-3)
+    with pytest.raises(ValueError, match="n_fft .256. must be at least the window"):
+        MFCC(n_fft=256)(NOISE, RATE)
+
+
+def scipy_dct(x):
+    import scipy.fft
+
+    return scipy.fft.dct(x, type=2, norm="ortho")
+
+
 def test_logmel_gives_251_by_128_for_eight_seconds():
     signal = np.tile(NOISE, 8)[:8 * RATE]
     out = LogMel()(signal, RATE)

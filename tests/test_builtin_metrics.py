@@ -113,3 +113,12 @@ def test_cer_per_and_wer_by_hand():
     assert WordErrorRate()(refs, hyps, CLASSES) == pytest.approx(2 / 3)  # cat→ct, a→aa / 3 words
     with pytest.raises(ValueError, match="wer needs a space token"):
         WordErrorRate()(refs, hyps, (BLANK, "a", "c", "t", "s"))
+
+
+def test_chance_is_the_mean_score_of_uniform_guessing():
+    rng = np.random.default_rng(0)
+    y = rng.choice(5, size=400, p=[0.5, 0.2, 0.1, 0.1, 0.1])  # unbalanced: chance does not depend on priors
+    for metric in (UnweightedAverageRecall(), WeightedAccuracy()):
+        simulated = np.mean([metric(y, rng.integers(0, 5, size=len(y))) for _ in range(300)])
+        assert metric.chance(5) == pytest.approx(0.2) and simulated == pytest.approx(0.2, abs=0.01)
+    assert MacroF1().chance(5) is None  # no closed form: the report leaves it out

@@ -1,4 +1,5 @@
 """Integration on the real EmoDB copy: eGeMAPS functionals + linear SVM, leave-one-speaker-out."""
+import json
 import pathlib
 
 import pytest
@@ -18,7 +19,7 @@ def test_emodb_loso_egemaps_svm_is_far_above_chance(tmp_path, monkeypatch):
     registry = Registry.from_plugins(load_plugins(entry_points=False))
     recipe = parse_recipe({
         "corpus": {"name": "emodb", "params": {"root": str(EMODB)}},
-        "data": {"workers": 2},
+        "data": {"workers": 2, "expect": {"utterances": 535, "segments": 535}},
         "features": [{"name": "opensmile", "params": {"feature_set": "eGeMAPSv02"}}],
         "model": {"name": "linear_svm", "params": {"C": 0.01}},
         "protocol": "loso",
@@ -30,6 +31,10 @@ def test_emodb_loso_egemaps_svm_is_far_above_chance(tmp_path, monkeypatch):
     assert len(emotion["classes"]) == 7
     assert emotion["pooled"]["ua"] >= 0.55, emotion["pooled"]  # 0.62 measured on this copy
     assert emotion["pooled"]["ua"] > emotion["baselines"]["most_frequent"]["ua"] + 0.4
+    assert emotion["baselines"]["chance"]["ua"] == pytest.approx(1 / 7)
+    assert emotion["baselines"]["most_frequent"]["wa"] == pytest.approx(127 / 535)  # anger, the test sets' majority
+    counts = json.loads((result.dir / "data.json").read_text())["expected_counts"]
+    assert counts["utterances"] == {"expected": 535, "found": 535, "held": True} and counts["segments"]["held"]
 
 
 @pytest.mark.emodb

@@ -41,6 +41,9 @@ def test_valid_recipe_gets_typed_sections(registry):
     ({"train": {"optimizer": {"name": "adamw"}}}, "r.yaml: train.optimizer.name: expected one of"),
     ({"data": {"segment": {"policy": "chunks"}}}, "r.yaml: data.segment.policy:"),
     ({"model": None}, "r.yaml: model: missing required section"),
+    ({"data": {"expect": {"turns": 3}}}, "r.yaml: data.expect.turns: is not a count sertk checks; use utterances or"),
+    ({"data": {"expect": {"segments": -1}}}, "r.yaml: data.expect.segments: must be a whole number >= 0"),
+    ({"train": {"l2_form": "l1"}}, "r.yaml: train.l2_form: expected one of"),
 ])
 def test_structural_errors_name_the_key(change, start):
     assert error_of({**BASE, **change}).startswith(start)

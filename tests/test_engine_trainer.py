@@ -152,6 +152,7 @@ def test_l2_penalty_matches_hand_computation_and_its_gradient():
     model = Toy(dim=3, n_classes=2)
     w = model.fc.weight.detach().clone()
     assert float(l2_penalty(model).detach()) == pytest.approx(float((w ** 2).sum()), rel=1e-6)
+    assert float(l2_penalty(model, "norm").detach()) == pytest.approx(float((w ** 2).sum().sqrt()), rel=1e-6)
 
     class ZeroLoss(Toy):
         def training_step(self, batch, losses, step):
@@ -166,6 +167,13 @@ def test_l2_penalty_matches_hand_computation_and_its_gradient():
     # d/dw of 0.5·‖w‖² is w, so one SGD step with lr 0.1 scales the weights by 0.9; biases are not penalised.
     torch.testing.assert_close(model.fc.weight.detach(), 0.9 * w)
     torch.testing.assert_close(model.fc.bias.detach(), b)
+
+    # d/dw of 0.5·‖w‖₂ is 0.5·w/‖w‖₂: the unsquared form of Wieser et al. 2020, eq. 3.
+    model = ZeroLoss(dim=3)
+    w = model.fc.weight.detach().clone()
+    cfg = config(epochs=1, l2=0.5, l2_form="norm", optimizer=OptimizerConfig(name="sgd", lr=0.1))
+    Trainer(cfg).fit(model, {"emotion": CE()}, loader(x, y, size=4))
+    torch.testing.assert_close(model.fc.weight.detach(), w - 0.1 * 0.5 * w / w.norm())
 
 
 def test_clip_norm_bounds_the_update():

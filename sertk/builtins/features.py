@@ -55,8 +55,8 @@ class Raw(Feature):
 class MFCC(Feature):
     """Mel-frequency cepstral coefficients (librosa), optionally with Δ and ΔΔ appended.
 
-    Hann frames of ``win_ms`` every ``hop_ms``, FFT of the next power of two,
-    ``n_mels`` mel bands, dB, DCT-II (orthonormal); no pre-emphasis or
+    Hann frames of ``win_ms`` every ``hop_ms``, an FFT of ``n_fft`` points
+    (default: the next power of two of the window), ``n_mels`` mel bands, dB, DCT-II (orthonormal); no pre-emphasis or
     liftering.  With ``center=False`` framing follows python_speech_features:
     frame k covers samples [k·hop, k·hop + win) and the last partial frame is
     zero-padded, so 6 s at 16 kHz gives 599 frames, the 599×26 input (26 MFCCs)
@@ -70,8 +70,8 @@ class MFCC(Feature):
 
     def __init__(self, n_mfcc: int = 13, win_ms: float = 25.0, hop_ms: float = 10.0, n_mels: int = 40,
                  deltas: int = 0, delta_width: int = 5, fmin: float = 0.0, fmax: Optional[float] = None,
-                 center: bool = False):
-        _positive(n_mfcc=n_mfcc, win_ms=win_ms, hop_ms=hop_ms, n_mels=n_mels)
+                 center: bool = False, n_fft: Optional[int] = None):
+        _positive(n_mfcc=n_mfcc, win_ms=win_ms, hop_ms=hop_ms, n_mels=n_mels, n_fft=n_fft)
         _check_band(fmin, fmax)
         if n_mfcc > n_mels:
             raise ValueError(f"n_mfcc ({n_mfcc}) cannot exceed n_mels ({n_mels})")
@@ -81,12 +81,15 @@ class MFCC(Feature):
             raise ValueError(f"delta_width must be an odd number >= 3, got {delta_width}")
         self.n_mfcc, self.win_ms, self.hop_ms, self.n_mels = n_mfcc, win_ms, hop_ms, n_mels
         self.deltas, self.delta_width, self.fmin, self.fmax, self.center = deltas, delta_width, fmin, fmax, center
+        self.n_fft = n_fft
 
     def __call__(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
         import librosa
 
         win, hop = _samples(self.win_ms, sample_rate), _samples(self.hop_ms, sample_rate)
-        n_fft = 1 << (win - 1).bit_length()
+        n_fft = self.n_fft or 1 << (win - 1).bit_length()
+        if n_fft < win:
+            raise ValueError(f"n_fft ({n_fft}) must be at least the window of {win} samples ({self.win_ms} ms)")
         if not self.center:  # librosa centres the window in n_fft: shift it so frame k starts at k·hop
             frames = 1 + int(np.ceil(max(len(signal) - win, 0) / hop))
             left = (n_fft - win) // 2

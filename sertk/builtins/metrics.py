@@ -31,6 +31,9 @@ class UnweightedAverageRecall(Metric):
         present = n_true > 0
         return float(np.mean(tp[present] / n_true[present]))
 
+    def chance(self, n_classes: int) -> float:
+        return 1.0 / n_classes
+
 
 class WeightedAccuracy(Metric):
     """Weighted accuracy (WA): the fraction of correctly classified utterances."""
@@ -40,6 +43,9 @@ class WeightedAccuracy(Metric):
 
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] = ()) -> float:
         return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+
+    def chance(self, n_classes: int) -> float:
+        return 1.0 / n_classes
 
 
 class MacroF1(Metric):

@@ -21,6 +21,7 @@ def sertk_register_corpora(register):
 @hookimpl
 def sertk_register_features(register):
     _register(".features", register)
+    _register(".ssl", register)
 
 
 @hookimpl

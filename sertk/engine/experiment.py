@@ -109,6 +109,11 @@ def usable(utterances: Sequence[Utterance], heads: Sequence[Head]) -> list[int]:
     return [i for i, u in enumerate(utterances) if all(has_target(u, h) for h in heads)]
 
 
+def expected_counts(expect: dict[str, int], found: dict[str, int]) -> dict[str, dict]:
+    """Each count a recipe expects (``data.expect``) next to the one found, and whether it held."""
+    return {k: {"expected": n, "found": found[k], "held": found[k] == n} for k, n in expect.items()}
+
+
 def class_counts(utterances: Sequence[Utterance], head: Head) -> dict[str, int]:
     """Utterances per class of a classification head."""
     counts = Counter(head.classes[head.encode(u.labels[head.label_key])] for u in utterances

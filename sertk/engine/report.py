@@ -44,18 +44,29 @@ def _pool(outcomes, head: Head) -> tuple[np.ndarray, np.ndarray]:
 
 
 def baselines(head: Head, outcomes, metrics: Sequence, seed: int) -> dict[str, dict[str, float]]:
-    """Random-guess and most-frequent-label figures of a classification head
-    (Wieser et al. 2020, Table 5): uniform random classes, and each fold's most
-    frequent training class predicted for its whole test set."""
+    """Reference figures of a classification head.
+
+    As Wieser et al. 2020 define them (Table 5): ``chance``, the expected score
+    of a uniform random guess where a metric has a closed form (1/n for WA and
+    UA), and ``most_frequent``, the label most frequent in the pooled test sets
+    predicted for every unit.  Also ``random_guess`` (one draw of uniform
+    random classes, every metric) and ``training_majority`` (each fold's most
+    frequent training class predicted for its test set, which uses no test
+    labels).
+    """
     from .scoring import score
 
     y, _ = _pool(outcomes, head)
     n = len(head.classes)
     rng = np.random.default_rng(seed)
     guesses = np.eye(n)[rng.integers(0, n, size=len(y))]
-    majority = np.concatenate([np.eye(n)[np.full(len(o.unit_ids), int(np.argmax(o.train_counts[head.name])))]
-                               for o in outcomes])
-    return {"random_guess": score(head, y, guesses, metrics), "most_frequent": score(head, y, majority, metrics)}
+    test_majority = np.eye(n)[np.full(len(y), int(np.argmax(np.bincount(y.astype(int), minlength=n))))]
+    train_majority = np.concatenate([np.eye(n)[np.full(len(o.unit_ids), int(np.argmax(o.train_counts[head.name])))]
+                                     for o in outcomes])
+    chance = {m.name: m.chance(n) for m in metrics if m.chance(n) is not None}
+    return {"chance": chance, "most_frequent": score(head, y, test_majority, metrics),
+            "random_guess": score(head, y, guesses, metrics),
+            "training_majority": score(head, y, train_majority, metrics)}
 
 
 def _recording_ci(head: Head, outcomes, metrics: Sequence, seed: int, n: int = 1000) -> dict[str, list[float]]:

@@ -16,7 +16,7 @@ from ..progress import Progress, Silent
 from ..recipe import Recipe, resolved
 from ..registry import Registry
 from .components import build_model
-from .experiment import Data, class_counts, prepare_data, usable
+from .experiment import Data, class_counts, expected_counts, prepare_data, usable
 from .layout import RunLayout, fold_name
 from .rundir import create_run_dir, write_provenance
 
@@ -156,6 +156,10 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
                      f"of the folds (a training strategy may use them as unlabelled audio)")
     if not keep:
         raise SertkError(f"no utterance has targets for the model's heads {[h.label_key for h in heads]}")
+    expected = expected_counts(recipe.data.expect, {"utterances": len(keep), "segments": len(data.segments_of(keep))})
+    for what, c in expected.items():
+        progress.log(f"{c['found']} {what} " + ("as the source reports" if c["held"] else
+                                                f"where the source reports {c['expected']}"))
     for h in heads:
         if h.kind == "classification" and h.level == "utterance":
             counts = class_counts([data.utterances[i] for i in keep], h)
@@ -166,7 +170,7 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
     write_json(layout.data, {"labels": dataclasses.asdict(data.labels),
                              "inputs": {k: dataclasses.asdict(v) for k, v in data.info.items()},
                              "heads": [dataclasses.asdict(h) for h in heads],
-                             "repeats": recipe.train.repeats})
+                             "repeats": recipe.train.repeats, "expected_counts": expected})
     metrics = [registry.build("metrics", m, f"metrics.{i}") for i, m in enumerate(recipe.metrics)]
     by_kind: dict[str, list] = {}
     for m in metrics:

@@ -111,12 +111,14 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def l2_penalty(model: Model) -> torch.Tensor:
-    """Σ‖w‖² over ``model.penalized_parameters()`` (in float32)."""
+def l2_penalty(model: Model, form: str = "squared") -> torch.Tensor:
+    """Σ‖w‖² over ``model.penalized_parameters()`` (in float32); ``form="norm"``:
+    its square root ‖w‖₂, the weights taken as one vector."""
     params = list(model.penalized_parameters())
     if not params:
         return torch.zeros(())
-    return sum(p.float().pow(2).sum() for p in params)
+    squared = sum(p.float().pow(2).sum() for p in params)
+    return squared.sqrt() if form == "norm" else squared
 
 
 def collect_targets(loader: Loader, heads: list[Head]) -> dict[str, np.ndarray]:
@@ -297,7 +299,7 @@ class Trainer:
             with torch.autocast(device_type=self.device.type, enabled=False):
                 loss = loss.float()
                 if cfg.l2:
-                    loss = loss + cfg.l2 * l2_penalty(model)
+                    loss = loss + cfg.l2 * l2_penalty(model, cfg.l2_form)
                 scaler.scale(loss).backward()
                 if cfg.clip_norm is not None:
                     scaler.unscale_(optimizer)

@@ -1,7 +1,7 @@
 """Network building blocks shared by the Wieser et al. (2020) models.
 
-* :class:`ConvBlock` — 1-D convolution, ReLU, batch normalisation and max-pooling
-  with He initialisation (§2.1, Fig. 2 of the paper).
+* :class:`ConvBlock` — 1-D convolution, batch normalisation, max-pooling and
+  ReLU with He initialisation (§2.1, Fig. 2 of the paper).
 * :class:`ConvStack` — several such blocks, then max-pooling across channels
   (Trigeorgis et al. 2016) and to a fixed number of time steps, flattened.
 * :class:`SplitMLP` — one emotional dimension's classifier: hidden sigmoid layers
@@ -16,8 +16,11 @@ from torch import nn
 
 
 class ConvBlock(nn.Module):
-    """Conv1d → ReLU → BatchNorm1d → MaxPool1d, He-initialised.
+    """Conv1d → BatchNorm1d → MaxPool1d → ReLU, He-initialised.
 
+    The order the paper's text implies (§2.1: each convolution is followed by
+    batch normalisation, max-pooling and the ReLU); since max-pooling and ReLU
+    commute, this is batch normalisation before the non-linearity.
     The ReLU is an ``nn.ReLU`` module so that analysis tools (guided
     backpropagation) can find and rewrite it.
     """
@@ -32,7 +35,7 @@ class ConvBlock(nn.Module):
         nn.init.zeros_(self.conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pool(self.norm(self.relu(self.conv(x))))
+        return self.relu(self.pool(self.norm(self.conv(x))))
 
 
 class ChannelMaxPool(nn.Module):

@@ -6,9 +6,8 @@ ratings of one IEMOCAP evaluator), trained by the alternating update of §2.1.1.
 ``targets`` may instead name a categorical label (e.g. ``[emotion]``), which
 gives one head over that label's classes.
 
-Defaults: the paper tunes its sizes with hyperopt and reports the results in
-Tables 1–4; values not recoverable from its text start from Trigeorgis et al.
-(2016): a first convolution of 40 filters over 5 ms (80 samples at 16 kHz),
+Defaults: Tables 1–4 give each network's training values (in the IEMOCAP
+recipes); the layer sizes start from Trigeorgis et al. (2016): a first convolution of 40 filters over 5 ms (80 samples at 16 kHz),
 pooling 2, a second convolution of 40 filters over 500 ms (4000 samples at the
 pooled 8 kHz rate), and max-pooling across channels (``channel_pool``).  Every
 value is a recipe parameter and a tuning dimension.
@@ -95,7 +94,7 @@ class ELoR(SplitHeadModel):
     """ELoR: a CNN on the raw 16 kHz waveform with split valence/arousal MLPs.
 
     Wieser et al. 2020, §2.1, Fig. 2, Table 1: three blocks of 1-D convolution
-    (stride 1), ReLU, batch normalisation and max-pooling, He initialisation,
+    (stride 1), batch normalisation, max-pooling and ReLU, He initialisation,
     then two hidden sigmoid layers with dropout per dimension.  Filter sizes and
     counts default to Trigeorgis et al. 2016 (see the module docstring); the
     CNN output is max-pooled to ``time_steps`` steps so that any input length

@@ -76,7 +76,8 @@ def test_activation_maximisation_increases_the_target_output():
     model = tiny_elor()
     before_params = [p.detach().clone() for p in model.parameters()]
     start = 0.01 * torch.randn(1, 800, 1, generator=torch.Generator().manual_seed(1))
-    x, before, after = maximize_activation(model, "arousal", 3, start, "raw", steps=10, lr=0.2, lam=1e-4)
+    x, before, after = maximize_activation(model, "arousal", 3, start, "raw", steps=10, lr=0.2, lam=1e-4,
+                                           optimizer="adam")
     with torch.no_grad():
         others = model({"raw": 0.3 * torch.randn(16, 800, 1, generator=torch.Generator().manual_seed(2))})
     assert after > before and after > float(others["arousal"][:, 3].max())
@@ -84,6 +85,22 @@ def test_activation_maximisation_increases_the_target_output():
         assert float(model({"raw": x})["arousal"][0, 3]) == pytest.approx(after)
     assert x.shape == start.shape and x.abs().max() <= 1.0
     assert all(torch.equal(a, b) for a, b in zip(before_params, model.parameters()))
+
+
+def test_plain_gradient_ascent_steps_by_the_gradient_and_adam_by_the_learning_rate():
+    """The regime behind Table 6's quiet signals: one SGD step moves x by lr·∇, one Adam
+    step moves every sample by lr whatever its gradient."""
+    model = tiny_elor().eval()
+    start = 0.01 * torch.randn(1, 800, 1, generator=torch.Generator().manual_seed(1))
+    x = start.clone().requires_grad_(True)
+    grad, = torch.autograd.grad(model({"raw": x})["arousal"][0, 3] - 1e-4 * x.pow(2).sum(), x)
+    sgd, _, _ = maximize_activation(model, "arousal", 3, start, "raw", steps=1, lr=0.01, optimizer="sgd")
+    torch.testing.assert_close(sgd, start + 0.01 * grad)
+    adam, _, _ = maximize_activation(model, "arousal", 3, start, "raw", steps=1, lr=0.01, optimizer="adam")
+    moved = (adam - start).abs()[grad.abs() > 1e-5]  # Adam's first step is lr·g / (|g| + 1e-8)
+    assert len(moved) > 400
+    torch.testing.assert_close(moved, torch.full_like(moved, 0.01), rtol=1e-2, atol=1e-6)
+    assert float((sgd - start).abs().max()) < 0.01
 
 
 class FakeRun:
@@ -134,6 +151,19 @@ def test_activation_analyzer_writes_a_wav_plot_and_characterisation_per_unit(tmp
     rows = (out / "characterisation.csv").read_text().splitlines()
     assert len(rows) == 3 and "loudness_dbfs" in rows[0] and "typical_pause_s" in rows[0]
     json.dumps(summary)
+
+
+def test_activation_analyzer_defaults_to_the_ses03f_fold(tmp_path):
+    run = FakeRun(tmp_path, ["emotion"])
+    assert ActivationMaximization(steps=1).analyze(run)["fold"] == "f1"  # no IEMOCAP fold: the first
+    run.folds = ["speaker-Ses01F", "speaker-Ses03F"]
+    run.models = {f: tiny_elor(i, ["emotion"]) for i, f in enumerate(run.folds)}
+    summary = ActivationMaximization(steps=1).analyze(run)
+    assert summary["fold"] == "speaker-Ses03F" and summary["optimizer"] == "sgd"
+    x0, _ = ActivationMaximization(start="zeros")._start(run, "speaker-Ses03F")
+    assert x0.shape == (1, 800, 1) and not x0.any()
+    with pytest.raises(ValueError, match="optimizer must be 'sgd'"):
+        ActivationMaximization(optimizer="rmsprop")
 
 
 def test_analyzers_name_a_missing_input_key(tmp_path):

@@ -1,6 +1,8 @@
-"""`sertk run` of the IEMOCAP recipes on a generated IEMOCAP-layout tree: all ten
-leave-one-speaker-out folds, Table 5-style results for valence and arousal."""
+"""`sertk run` of the four IEMOCAP recipes on a generated IEMOCAP-layout tree: all ten
+leave-one-speaker-out folds, every 6-s slice scored, Table 5-style results and baselines
+for valence and arousal."""
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +16,14 @@ RECIPES = Path(__file__).resolve().parents[3] / "recipes"
 SR = 16000
 # seconds per turn: a short one (zero-padded), one of 9.5 s (two 6-s slices: the 3.5-s rest is kept)
 DURATIONS = (1.5, 9.5, 2.5)
+SLICES = (1, 2, 1)
 
 
-def build_release(root: Path) -> Path:
-    """Five sessions, one dialog each, three turns per actor, E-2 ratings on every turn."""
+def build_release(root: Path) -> dict[str, list[str]]:
+    """Five sessions, one dialog each, three turns per actor, E-2 ratings on every turn.
+    Returns the rating of every 6-s slice per dimension."""
     rng = np.random.default_rng(0)
+    ratings = {"valence": [], "arousal": []}
     for session in range(1, 6):
         dialog = f"Ses0{session}F_impro01"
         blocks = []
@@ -26,6 +31,8 @@ def build_release(root: Path) -> Path:
             for i, seconds in enumerate(DURATIONS):
                 utt = f"{dialog}_{actor}{i:03d}"
                 val, act = rng.integers(1, 6, size=2)
+                ratings["valence"] += [str(val)] * SLICES[i]
+                ratings["arousal"] += [str(act)] * SLICES[i]
                 t = np.arange(int(seconds * SR)) / SR
                 audio = (0.1 * act * np.sin(2 * np.pi * (100 + 40 * val) * t)).astype(np.float32)
                 wav = root / f"Session{session}" / "sentences" / "wav" / dialog / f"{utt}.wav"
@@ -36,30 +43,44 @@ def build_release(root: Path) -> Path:
         evaluation = root / f"Session{session}" / "dialog" / "EmoEvaluation" / f"{dialog}.txt"
         evaluation.parent.mkdir(parents=True, exist_ok=True)
         evaluation.write_text("% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n\n" + "\n".join(blocks))
-    return root
+    return ratings
 
 
 SMALL_CNN = "{filters: [4, 4, 4], kernels: [16, 4, 4], strides: [16, 1, 1], pools: [4, 2, 2], time_steps: 2, hidden: [8, 8]}"
-NETWORKS = {
-    "elor": [],
-    "lom": ["model.name=lom", "features=[{name: mfcc, params: {n_mfcc: 26}}]",
-            "model.params={kernels: [3, 5, 3], hidden: [8, 8], filters: [4, 4, 4]}"],
-    "ftr": ["model.name=ftr", "features=[{name: opensmile, params: {feature_set: IS10, level: func}}]",
-            "model.params={hidden: [8, 8]}"],
-    "elor_ftr": ["model.name=elor_ftr",
-                 "features=[{name: raw}, {name: opensmile, params: {feature_set: IS10, level: func}}]"],
+NETWORKS = {  # each recipe as shipped, with its network shrunk
+    "elor": [f"model.params={SMALL_CNN}"],
+    "lom": ["model.params={kernels: [3, 5, 3], hidden: [8, 8], filters: [4, 4, 4]}"],
+    "ftr": ["model.params={hidden: [8, 8]}"],
+    "elor_ftr": [f"model.params={SMALL_CNN}"],
 }
+# Tables 1-4: batch, epochs, lr, decay, momentum, L2
+TABLES = {"elor": (15, 9, 0.006, 0.9, 0.65, 1e-9), "lom": (5, 14, 0.08, 0.75, 0.7, 0.001),
+          "ftr": (30, 16, 0.00004, 0.99, 0.65, 3.4e-8), "elor_ftr": (15, 6, 0.005, 0.9, 0.65, 1e-9)}
+
+
+@pytest.mark.parametrize("network", list(TABLES))
+def test_iemocap_recipes_carry_their_tables_values(network):
+    import yaml
+
+    recipe = yaml.safe_load((RECIPES / f"iemocap_{network}.yaml").read_text())
+    train = recipe["train"]
+    assert (train["batch_size"], train["epochs"], train["optimizer"]["lr"], train["schedule"]["gamma"],
+            train["optimizer"]["momentum"], train["l2"]) == TABLES[network]
+    assert train["select"] == "last" and train["l2_form"] == "norm" and "early_stopping" not in train
+    assert recipe["data"]["aggregate"] == "none" and recipe["data"]["expect"] == {"segments": 8522}
+    assert recipe["tune"]["trials"] == (150 if network in ("lom", "ftr") else 70)
+    assert {"train.batch_size", "train.epochs"} <= set(recipe["tune"]["space"])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("network", list(NETWORKS))
 def test_iemocap_recipe_runs_all_folds_and_reports_table5(tmp_path, network):
-    root = build_release(tmp_path / "IEMOCAP_full_release")
+    root = tmp_path / "IEMOCAP_full_release"
+    ratings = build_release(root)
     overrides = [f"corpus.params.root={root}", "corpus.params.transcripts=false",
                  f"data.cache_dir={tmp_path / 'cache'}", "data.sample_rate=8000", "train.epochs=1", "train.batch_size=8",
-                 "train.validation.policy=none",
-                 f"model.params={SMALL_CNN}", *NETWORKS[network]]
-    args = ["run", str(RECIPES / "iemocap_elor.yaml"), "--out", str(tmp_path / "runs")]
+                 "train.validation.policy=none", *NETWORKS[network]]
+    args = ["run", str(RECIPES / f"iemocap_{network}.yaml"), "--out", str(tmp_path / "runs")]
     for item in overrides:
         args += ["--set", item]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
@@ -69,9 +90,14 @@ def test_iemocap_recipe_runs_all_folds_and_reports_table5(tmp_path, network):
     assert len(metrics["folds"]) == 10
     for head in ("valence", "arousal"):
         summary = metrics["heads"][head]
-        text = json.dumps(summary)
-        for name in ("wa", "ua", "random_guess", "most_frequent"):
-            assert name in text, f"{head}: no {name} in {text[:300]}"
+        assert summary["n"] == len(ratings[head]) == 40  # every 6-s slice is a sample
+        base = summary["baselines"]
+        assert base["chance"] == {"wa": pytest.approx(0.2), "ua": pytest.approx(0.2)}
+        most = Counter(ratings[head]).most_common(1)[0][1] / 40
+        assert base["most_frequent"]["wa"] == pytest.approx(most)
+        assert set(base["random_guess"]) == set(base["training_majority"]) == {"wa", "ua"}
+    counts = json.loads((run_dir / "data.json").read_text())["expected_counts"]
+    assert counts == {"segments": {"expected": 8522, "found": 40, "held": False}}
     recipe = (run_dir / "recipe.yaml").read_text()
     assert f"name: {network}" in recipe
     if network == "elor":

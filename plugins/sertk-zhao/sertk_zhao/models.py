@@ -4,6 +4,12 @@ Both stack four local feature learning blocks (:class:`~sertk_zhao.lflb.LFLB`),
 feed the block output as a time sequence to one LSTM layer and classify its
 last hidden state with a fully connected softmax layer (the softmax itself is
 in the cross-entropy loss; ``forward`` returns logits).
+
+Regularisation (§3.3, "penalties on layer parameters and layer activity"):
+the weight penalty is the trainer's ``train.l2``; ``activity_l2`` adds
+α·Σa²/B over the outputs a of every LFLB (Keras's ``activity_regularizer=l2(α)``,
+which sums the squares and divides by the batch size B).  Which layers the
+paper penalises is not said; the LFLB outputs are this reading.
 """
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
-from sertk import FeatureInfo, Head, LabelSpace, Model
+from sertk import Batch, FeatureInfo, Head, LabelSpace, Model
 from sertk.nn import input_of, target_head
 
 from .lflb import LFLB, pool_window, pooled_sizes
@@ -24,9 +30,14 @@ class CNNLSTM(Model):
     """LFLB stack → LSTM → last hidden state → dropout → linear (shared by both networks)."""
 
     def __init__(self, inputs: dict[str, FeatureInfo], labels: LabelSpace, feature: str, target: str,
-                 filters: Sequence[int], kernel: int, pools: Sequence[int], lstm_units: int, dropout: float):
+                 filters: Sequence[int], kernel: int, pools: Sequence[int], lstm_units: int, dropout: float,
+                 activity_l2: float = 0.0):
         super().__init__()
         _check_layers(filters, kernel, pools, lstm_units, dropout)
+        if activity_l2 < 0:
+            raise ValueError(f"activity_l2 must be >= 0, got {activity_l2}")
+        self.activity_l2 = activity_l2
+        self.activity = torch.zeros(())  # α-free activity penalty of the last forward pass
         self.info = input_of(inputs, feature, self.name, "frame")
         self.feature = feature
         head = _classification_head(labels, target, self.name)
@@ -40,6 +51,22 @@ class CNNLSTM(Model):
     def sequence(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, D) input → (B, T', D') sequence for the LSTM."""
         raise NotImplementedError
+
+    def run_blocks(self, x: torch.Tensor) -> torch.Tensor:
+        """The LFLB stack; keeps Σa²/B over the block outputs in ``activity`` while training."""
+        penalty = torch.zeros((), device=x.device)
+        for block in self.blocks:
+            x = block(x)
+            if self.training and self.activity_l2:
+                penalty = penalty + x.float().pow(2).sum() / x.shape[0]
+        self.activity = penalty
+        return x
+
+    def training_step(self, batch: Batch, losses: dict, step) -> dict[str, float]:
+        """The core's step plus ``activity_l2`` times the activity penalty of this batch."""
+        per_head = self.head_losses(self(batch.inputs, batch.lengths), batch, losses)
+        step(sum(per_head.values()) + self.activity_l2 * self.activity)
+        return {k: float(v.detach()) for k, v in per_head.items()}
 
     def forward(self, inputs: dict[str, torch.Tensor],
                 lengths: Optional[dict[str, torch.Tensor]] = None) -> dict[str, torch.Tensor]:
@@ -76,15 +103,16 @@ class CNN1DLSTM(CNNLSTM):
 
     def __init__(self, inputs: dict[str, FeatureInfo], labels: LabelSpace, feature: str = "raw",
                  target: str = "emotion", filters: list[int] = PAPER_FILTERS, kernel: int = 3,
-                 pools: list[int] = (4, 4, 4, 4), lstm_units: int = 256, dropout: float = 0.0):
-        super().__init__(inputs, labels, feature, target, filters, kernel, pools, lstm_units, dropout)
+                 pools: list[int] = (4, 4, 4, 4), lstm_units: int = 256, dropout: float = 0.0,
+                 activity_l2: float = 0.0):
+        super().__init__(inputs, labels, feature, target, filters, kernel, pools, lstm_units, dropout, activity_l2)
         channels = [self.info.dim, *filters]
         self.blocks = nn.Sequential(*(LFLB(1, channels[i], channels[i + 1], kernel, (pools[i],))
                                       for i in range(len(filters))))
         self.lstm = nn.LSTM(filters[-1], lstm_units, batch_first=True)
 
     def sequence(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blocks(x.transpose(1, 2)).transpose(1, 2)
+        return self.run_blocks(x.transpose(1, 2)).transpose(1, 2)
 
 
 class CNN2DLSTM(CNNLSTM):
@@ -112,11 +140,12 @@ class CNN2DLSTM(CNNLSTM):
     def __init__(self, inputs: dict[str, FeatureInfo], labels: LabelSpace, feature: str = "logmel",
                  target: str = "emotion", filters: list[int] = PAPER_FILTERS, kernel: int = 3,
                  pools: list[int] = (2, 4, 4, 4), time_pools: Optional[list[int]] = None,
-                 lstm_units: int = 256, dropout: float = 0.0):
+                 lstm_units: int = 256, dropout: float = 0.0, activity_l2: float = 0.0):
         time_pools = pools if time_pools is None else time_pools
         if len(time_pools) != len(pools):
             raise ValueError(f"time_pools needs one window per block ({len(pools)}), got {list(time_pools)}")
-        super().__init__(inputs, labels, feature, target, filters, kernel, time_pools, lstm_units, dropout)
+        super().__init__(inputs, labels, feature, target, filters, kernel, time_pools, lstm_units, dropout,
+                         activity_l2)
         channels = [1, *filters]
         self.blocks = nn.Sequential(*(LFLB(2, channels[i], channels[i + 1], kernel, (pools[i], time_pools[i]))
                                       for i in range(len(filters))))
@@ -124,7 +153,7 @@ class CNN2DLSTM(CNNLSTM):
         self.lstm = nn.LSTM(filters[-1] * mel_left, lstm_units, batch_first=True)
 
     def sequence(self, x: torch.Tensor) -> torch.Tensor:
-        maps = self.blocks(x.transpose(1, 2).unsqueeze(1))  # (B, C, M', N')
+        maps = self.run_blocks(x.transpose(1, 2).unsqueeze(1))  # (B, C, M', N')
         return maps.permute(0, 3, 1, 2).flatten(2)  # (B, N', C·M')
 
 

@@ -1,4 +1,4 @@
-"""`sertk run recipes/iemocap_cnn2d_lstm.yaml` on a generated IEMOCAP-layout tree:
+"""`sertk run recipes/iemocap_cnn{1,2}d_lstm.yaml` on a generated IEMOCAP-layout tree:
 only improvised turns on which every evaluator agrees, in the six classes of
 Zhao et al. 2019 §3.5, reach the ten leave-one-speaker-out folds."""
 import csv
@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from sertk.cli import main
 
-RECIPE = Path(__file__).resolve().parents[3] / "recipes" / "iemocap_cnn2d_lstm.yaml"
+RECIPES = Path(__file__).resolve().parents[3] / "recipes"
 SR = 16000
 # header code, evaluator category, tone frequency
 CLASSES = {"anger": ("ang", "Anger", 300), "excitement": ("exc", "Excited", 360),
@@ -54,12 +54,13 @@ def build_release(root: Path) -> int:
 
 
 @pytest.mark.slow
-def test_iemocap_recipe_keeps_prototypical_improvised_six_classes(tmp_path):
+@pytest.mark.parametrize("network", ["cnn2d_lstm", "cnn1d_lstm"])
+def test_iemocap_recipe_keeps_prototypical_improvised_six_classes(tmp_path, network):
     kept = build_release(tmp_path / "IEMOCAP_full_release")
     overrides = [f"corpus.params.root={tmp_path / 'IEMOCAP_full_release'}", f"data.cache_dir={tmp_path / 'cache'}",
                  "data.segment.seconds=1.0", "train.epochs=1", "train.batch_size=8",
                  "model.params.filters=[2,2,2,2]", "model.params.lstm_units=4"]
-    args = ["run", str(RECIPE), "--out", str(tmp_path / "runs")]
+    args = ["run", str(RECIPES / f"iemocap_{network}.yaml"), "--out", str(tmp_path / "runs")]
     for item in overrides:
         args += ["--set", item]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
@@ -71,3 +72,7 @@ def test_iemocap_recipe_keeps_prototypical_improvised_six_classes(tmp_path):
     assert sorted(emotion["classes"]) == sorted(CLASSES)
     rows = list(csv.reader((run_dir / "confusion.csv").open()))
     assert rows[0][1:-1] == emotion["classes"] and [int(r[-1]) for r in rows[1:]] == [10] * 6
+    # the selection's size is checked against the paper's 1144 turns (a partial tree here)
+    counts = json.loads((run_dir / "data.json").read_text())["expected_counts"]
+    assert counts == {"utterances": {"expected": 1144, "found": 60, "held": False}}
+    assert f"name: {network}" in (run_dir / "recipe.yaml").read_text()

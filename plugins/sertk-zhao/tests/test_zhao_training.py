@@ -65,3 +65,33 @@ def test_2d_network_finds_the_bright_mel_band():
     labels = LabelSpace(classes={"emotion": ("low", "mid", "high")})
     model = CNN2DLSTM({"logmel": FeatureInfo("logmel", 48, "frame")}, labels, **TINY)
     assert fit_and_score(model, "logmel", make) > 0.8
+
+
+def test_activity_penalty_is_the_sum_of_squared_block_outputs_and_is_stepped_on():
+    """§3.3's "layer activity" penalty: α·Σa²/B over the LFLB outputs, added to the stepped loss."""
+    from sertk import Batch
+
+    torch.manual_seed(3)
+    labels = LabelSpace(classes={"emotion": ("low", "high")})
+    make = lambda a: CNN1DLSTM({"raw": FeatureInfo("raw", 1, "frame", 8000.0)}, labels, activity_l2=a, **TINY)
+    model = make(0.5).train()
+    x = torch.randn(3, 512, 1)
+    model({"raw": x})
+    h, expected = x.transpose(1, 2), 0.0
+    with torch.no_grad():
+        for block in model.blocks:
+            h = block(h)
+            expected += float(h.pow(2).sum()) / 3
+    assert float(model.activity.detach()) == pytest.approx(expected, rel=1e-5)
+
+    batch = Batch(["a", "b", "c"], {"raw": x}, targets={"emotion": torch.tensor([0, 1, 0])})
+    stepped = []
+    model.training_step(batch, {"emotion": lambda out, y, mask=None: torch.nn.functional.cross_entropy(out, y)},
+                        lambda loss: stepped.append(float(loss.detach())))
+    plain = float(torch.nn.functional.cross_entropy(model({"raw": x})["emotion"], batch.targets["emotion"]).detach())
+    assert stepped[0] == pytest.approx(plain + 0.5 * float(model.activity.detach()), rel=1e-4)
+    model.eval()
+    model({"raw": x})
+    assert float(model.activity.detach()) == 0.0  # nothing is penalised at test time
+    with pytest.raises(ValueError, match="activity_l2 must be >= 0"):
+        make(-1.0)
