@@ -3,9 +3,10 @@
 The public plugin API is what this module exports plus :mod:`sertk.nn` (torch
 building blocks).  Plugins import nothing else from sertk.
 """
-from .atomic import atomic_path, write_json, write_text
+from .atomic import atomic_path, safe_name, write_csv, write_json, write_text
 from .audio import load_audio, write_audio
 from .errors import ConfigError, SertkError
+from .figures import pyplot, save_figure
 from .hookspecs import hookimpl
 from .interfaces import (BLANK, TRANSCRIPT, Analyzer, Augmentation, Component, Contour, Corpus, Feature, FeatureInfo,
                          Fold, Head, LabelSpace, Loss, Metric, Protocol, SegmentContext, Strategy, Utterance, Word)
@@ -27,5 +28,5 @@ def __getattr__(name):
 
 __all__ = ["hookimpl", "Analyzer", "Augmentation", "BLANK", "Component", "ConfigError", "Contour", "Corpus", "Feature",
            "FeatureInfo", "Fold", "Head", "LabelSpace", "Loss", "Metric", "Protocol", "SegmentContext", "SertkError",
-           "Strategy", "TRANSCRIPT", "Utterance", "Word", "atomic_path", "load_audio", "write_audio", "write_json",
-           "write_text", *_LAZY, "__version__"]
+           "Strategy", "TRANSCRIPT", "Utterance", "Word", "atomic_path", "load_audio", "pyplot", "safe_name",
+           "save_figure", "write_audio", "write_csv", "write_json", "write_text", *_LAZY, "__version__"]

@@ -1,18 +1,29 @@
 """Atomic file writes: write beside the target, then rename over it.
 
 An interrupted or failing run therefore never leaves a half-written result or
-cache entry behind.
+cache entry behind.  Also :func:`safe_name`, which keeps any name that becomes
+a file name inside its folder.
 """
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Union
 
 PathLike = Union[str, os.PathLike]
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
+
+
+def safe_name(name: str) -> str:
+    """``name`` as one path component: characters outside ``[A-Za-z0-9._@-]``
+    become ``_`` and leading dots are dropped, so no name can leave its folder."""
+    cleaned = _UNSAFE.sub("_", str(name)).lstrip(".")
+    return cleaned or "_"
 
 
 def _umask() -> int:
@@ -43,6 +54,14 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
 def write_text(path: PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_csv(path: PathLike, rows: list[dict]) -> None:
+    """Dict rows as CSV, the first row's keys as the header."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def write_json(path: PathLike, data: Any) -> None:

@@ -10,21 +10,12 @@
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from ..atomic import safe_name
 from ..errors import SertkError
-
-_SAFE = re.compile(r"[^A-Za-z0-9._@-]+")
-
-
-def safe_name(name: str) -> str:
-    """``name`` as one path component: characters outside ``[A-Za-z0-9._@-]``
-    become ``_`` and leading dots are dropped, so no name can leave its folder."""
-    cleaned = _SAFE.sub("_", str(name)).lstrip(".")
-    return cleaned or "_"
 
 
 def fold_name(fold: str, repeat: int, repeats: int) -> str:

@@ -9,14 +9,10 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from ..atomic import PathLike, atomic_path
+from ..atomic import PathLike
+from ..figures import save_figure
 from .scoring import row_percent
 from .trainer import History
-
-
-def _save(fig, path: PathLike) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
 
 
 def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: PathLike, title: str = "",
@@ -42,7 +38,7 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: PathLike, title
     for (i, j), value in np.ndenumerate(values):
         ax.text(j, i, f"{value:.1f}" if percent else f"{int(value)}", ha="center", va="center", fontsize=8,
                 color="white" if value > threshold else "black")
-    _save(fig, path)
+    save_figure(fig, path, dpi=120, tight=True)
 
 
 def plot_curves(histories: Sequence[Union[History, Mapping[str, Any]]], path: PathLike,
@@ -67,7 +63,7 @@ def plot_curves(histories: Sequence[Union[History, Mapping[str, Any]]], path: Pa
     score_ax.set(title="validation score (o = best epoch)", xlabel="epoch", ylabel="score")
     if len(histories) <= 12:
         loss_ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path, dpi=120, tight=True)
 
 
 def plot_contours(outcomes, head: str, path: PathLike, recordings: int = 4) -> None:
@@ -90,4 +86,4 @@ def plot_contours(outcomes, head: str, path: PathLike, recordings: int = 4) -> N
     axes[-1].set_xlabel("time (s)")
     axes[0].legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path, dpi=120, tight=True)

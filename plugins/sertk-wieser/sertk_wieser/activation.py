@@ -22,10 +22,9 @@ DEFAULT_FOLD = "speaker-Ses03F"  # IEMOCAP's Ses03 female speaker, the network a
 import numpy as np
 import torch
 
-from sertk import Analyzer, SertkError, write_audio
+from sertk import Analyzer, SertkError, pyplot, safe_name, save_figure, write_audio, write_csv
 
 from .characterise import characterise
-from .outputs import pyplot, safe_name, save_figure, write_csv
 
 
 def maximize_activation(model: torch.nn.Module, head: str, unit: int, start: torch.Tensor, key: str,

@@ -18,9 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from sertk import Analyzer, SertkError
+from sertk import Analyzer, SertkError, pyplot, safe_name, save_figure, write_csv
 
-from .outputs import pyplot, safe_name, save_figure, write_csv
 
 PAPER = {"signal_arousal": 0.50, "signal_valence": 0.53, "valence_arousal": 0.96}
 
