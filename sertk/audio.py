@@ -37,6 +37,18 @@ def load_audio(path: PathLike, sample_rate: Optional[int] = None) -> tuple[np.nd
     return signal, rate
 
 
+def duration(utt: Utterance) -> float:
+    """The utterance's length in seconds, from its audio or its file's header (nothing decoded)."""
+    import soundfile as sf
+
+    if utt.audio is not None and utt.sample_rate:
+        return len(utt.audio) / utt.sample_rate
+    try:
+        return float(sf.info(os.fspath(utt.path)).duration)
+    except (sf.SoundFileError, OSError, TypeError) as exc:
+        raise SertkError(f"{utt.path or utt.id}: cannot read the audio header ({exc}); check the corpus root") from None
+
+
 def write_audio(path: PathLike, signal: np.ndarray, sample_rate: int) -> None:
     """Write ``signal`` atomically; the format follows the file suffix (.wav, .flac, ...)."""
     import soundfile as sf

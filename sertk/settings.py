@@ -71,6 +71,8 @@ EXPECTED_COUNTS = ("utterances", "segments")
 class DataConfig:
     """How audio becomes model input: sampling rate, segmentation, labels, workers.
 
+    ``max_seconds`` leaves out recordings longer than that (read from the
+    audio headers; e.g. 15 s for the ASR of Lakomkin et al. 2017, §3.1.1).
     ``target`` is the label a model predicts when its params name none;
     ``aggregate: mean`` averages a recording's segment outputs before scoring
     utterance-level heads, ``none`` scores every segment.  ``expect`` holds the
@@ -83,6 +85,7 @@ class DataConfig:
     sample_rate: int = 16000
     segment: SegmentPolicy = field(default_factory=SegmentPolicy)
     label_set: Union[str, list[str], None] = None
+    max_seconds: Optional[float] = None
     target: str = "emotion"
     aggregate: Literal["mean", "none"] = "mean"
     expect: dict[str, int] = field(default_factory=dict)
@@ -94,6 +97,8 @@ class DataConfig:
         _check_literals(self)
         _require(self.sample_rate > 0, "data.sample_rate", f"must be positive, got {self.sample_rate}")
         _require(self.workers >= 1, "data.workers", f"must be at least 1, got {self.workers}")
+        _require(self.max_seconds is None or self.max_seconds > 0, "data.max_seconds",
+                 f"must be a positive number of seconds or null, got {self.max_seconds}")
         for key, count in self.expect.items():
             _require(key in EXPECTED_COUNTS, f"data.expect.{key}", f"is not a count sertk checks; use "
                                                                    f"{' or '.join(EXPECTED_COUNTS)}")
@@ -222,11 +227,13 @@ class EarlyStoppingConfig:
 class ValidationConfig:
     """How a fold without its own validation set takes one from its training part:
     a random (stratified) ``fraction`` of utterances, ``speakers`` whole
-    training speakers, or ``none`` (no early stopping)."""
+    training speakers, ``group`` the training speakers of the test speakers'
+    groups (IEMOCAP: the other speaker of the test session), or ``none`` (no
+    early stopping)."""
 
     KEY: ClassVar[str] = "train.validation"
 
-    policy: Literal["fraction", "speakers", "none"] = "fraction"
+    policy: Literal["fraction", "speakers", "group", "none"] = "fraction"
     fraction: float = 0.2
     speakers: int = 1
 

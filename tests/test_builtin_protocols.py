@@ -202,6 +202,23 @@ def test_inner_validation_policies():
         inner_validation(utts, train_idx, ValidationConfig(policy="speakers", speakers=7), 0)
 
 
+def test_group_validation_holds_out_the_test_speakers_session_partner():
+    """Lakomkin et al. 2017, §3.2.1: the other speaker of the test speaker's IEMOCAP session validates."""
+    utts = corpus(9, speakers=8)  # speakers 2k and 2k+1 share group g<k>
+    test_idx = [i for i, u in enumerate(utts) if u.speaker == "02"]
+    train_idx = [i for i, u in enumerate(utts) if u.speaker != "02"]
+    train, val = inner_validation(utts, train_idx, ValidationConfig(policy="group"), 0, "emotion", test_idx)
+    assert {utts[i].speaker for i in val} == {"03"} and "03" not in {utts[i].speaker for i in train}
+    assert sorted(train + val) == sorted(train_idx)
+    whole_group = [i for i, u in enumerate(utts) if u.group == "g1"]
+    rest = [i for i, u in enumerate(utts) if u.group != "g1"]
+    with pytest.raises(ConfigError, match="leave no training utterance for validation"):
+        inner_validation(utts, rest, ValidationConfig(policy="group"), 0, None, whole_group)
+    with pytest.raises(ConfigError, match="needs utterance groups"):
+        ungrouped = corpus(9, groups=False)
+        inner_validation(ungrouped, list(range(1, len(ungrouped))), ValidationConfig(policy="group"), 0, None, [0])
+
+
 def test_stratified_split_keeps_both_parts_non_empty():
     rng = np.random.default_rng(0)
     assert stratified_split([4, 9], None, 0.1, rng) in (([4], [9]), ([9], [4]))

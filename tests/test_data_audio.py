@@ -70,3 +70,14 @@ def test_utterance_signal_from_audio_or_path(tmp_path):
     np.testing.assert_array_equal(utterance_signal(Utterance("b", "s", path=str(tmp_path / "b.wav")), 8000), tone)
     with pytest.raises(SertkError, match="utterance c: has neither a path nor audio"):
         utterance_signal(Utterance("c", "s"), 8000)
+
+
+def test_max_seconds_leaves_out_longer_recordings_from_headers_and_arrays(tmp_path):
+    from sertk.engine.experiment import short_enough
+
+    write_audio(tmp_path / "two.wav", np.zeros(16000 * 2, dtype=np.float32), 16000)
+    utts = [Utterance("one", "s", audio=np.zeros(8000, dtype=np.float32), sample_rate=8000),
+            Utterance("three", "s", audio=np.zeros(24000, dtype=np.float32), sample_rate=8000),
+            Utterance("two", "s", path=str(tmp_path / "two.wav"))]
+    assert [u.id for u in short_enough(utts, 2.0)] == ["one", "two"]
+    assert [u.id for u in short_enough(utts, 1.5)] == ["one"]

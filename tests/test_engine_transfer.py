@@ -97,6 +97,10 @@ def test_pretrained_from_a_run_directory_and_errors(tmp_path):
         load_pretrained(Net(), [PretrainedConfig(module="head", source=str(path), prefix="encoder")], "f")
     with pytest.raises(ConfigError, match="no model for fold 'speaker-09'"):
         load_pretrained(Net(), [PretrainedConfig(module="", source=str(run), fold="same")], "speaker-09")
+    wider = torch.nn.Linear(3, 16)
+    torch.save({"0.weight": wider.weight, "0.bias": wider.bias}, tmp_path / "wider.pt")
+    with pytest.raises(ConfigError, match="other layer sizes than sub-network 'encoder'.*size mismatch"):
+        load_pretrained(Net(), [PretrainedConfig(module="encoder", source=str(tmp_path / "wider.pt"))], "f")
     evil = tmp_path / "evil.pt"
     evil.write_bytes(b"\x80\x04\x95not a checkpoint")
     with pytest.raises(ConfigError, match="not a loadable weights file"):

@@ -61,11 +61,24 @@ def load_utterances(recipe: Recipe, registry: Registry, progress: Progress = Sil
             progress.log(corpus.report)
         if recipe.data.label_set is not None:
             found = harmonise(found, corpus.vocabulary, recipe.data.label_set)
+        if recipe.data.max_seconds is not None:
+            found = short_enough(found, recipe.data.max_seconds, progress)
         utterances.extend(found)
     if not utterances:
         raise SertkError("the recipe's corpus yields no utterances (after label filtering); check corpus params "
                          "and data.label_set")
     return utterances
+
+
+def short_enough(utterances: list[Utterance], max_seconds: float, progress: Progress = Silent()) -> list[Utterance]:
+    """The utterances no longer than ``max_seconds`` (``data.max_seconds``); the others are counted in the log."""
+    from ..audio import duration
+
+    kept = [u for u in utterances if duration(u) <= max_seconds]
+    if len(kept) < len(utterances):
+        progress.log(f"{len(utterances) - len(kept)} recordings longer than {max_seconds:g} s left out "
+                     f"(data.max_seconds)")
+    return kept
 
 
 def label_space(utterances: Sequence[Utterance], default_target: Optional[str] = None) -> LabelSpace:

@@ -75,7 +75,8 @@ def resolve_folds(recipe: Recipe, registry: Registry, data: Data, keep: list[int
                              f"{'training' if not fold.train else 'test'} set; check the protocol params")
         train, val = fold.train, fold.validation
         if not val and inner:
-            train, val = inner_validation(subset, train, recipe.train.validation, recipe.train.seed, stratify)
+            train, val = inner_validation(subset, train, recipe.train.validation, recipe.train.seed, stratify,
+                                         fold.test)
         folds.append(Fold(fold.name, [keep[i] for i in train], [keep[i] for i in fold.test], [keep[i] for i in val]))
     return folds
 

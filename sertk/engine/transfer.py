@@ -58,7 +58,13 @@ def load_pretrained(model: torch.nn.Module, specs: Sequence[PretrainedConfig], f
             raise ConfigError(f"{key}.source", f"{path}: holds no state dict")
         start = f"{spec.prefix}." if spec.prefix else ""
         picked = {k[len(start):]: v for k, v in state.items() if k.startswith(start)}
-        missing, unexpected = target.load_state_dict(picked, strict=False)
+        try:
+            missing, unexpected = target.load_state_dict(picked, strict=False)
+        except RuntimeError as exc:  # a tensor of another shape: the sizes differ
+            shape = next((line.strip() for line in str(exc).splitlines() if "size mismatch" in line), str(exc))
+            raise ConfigError(key, f"{path} (prefix {spec.prefix!r}) has other layer sizes than sub-network "
+                                   f"{spec.module!r}: {shape}; build the model with the sizes it was trained "
+                                   f"with") from None
         if missing or unexpected or not picked:
             raise ConfigError(key, f"{path} (prefix {spec.prefix!r}) does not fit sub-network {spec.module!r}: "
                                    f"missing {list(missing)[:4]}, unexpected {list(unexpected)[:4]}")

@@ -44,13 +44,16 @@ def categorical_labels(utterances: Sequence[Utterance], indices: Sequence[int], 
 
 
 def inner_validation(utterances: Sequence[Utterance], train_idx: Sequence[int], config: ValidationConfig,
-                     seed: int, target: Optional[str] = None) -> tuple[list[int], list[int]]:
+                     seed: int, target: Optional[str] = None, test_idx: Sequence[int] = ()
+                     ) -> tuple[list[int], list[int]]:
     """(train, validation) indices taken from ``train_idx`` by ``config.policy``.
 
     ``fraction``: a random fraction, stratified on the categorical label
     ``target`` when given; ``speakers``: all utterances of ``config.speakers``
-    randomly chosen training speakers (no speaker in both parts); ``none``: no
-    validation.
+    randomly chosen training speakers (no speaker in both parts); ``group``:
+    the training speakers of the test speakers' groups (IEMOCAP: the other
+    speaker of the test speaker's session, Lakomkin et al. 2017, §3.2.1);
+    ``none``: no validation.
     """
     train_idx = [int(i) for i in train_idx]
     rng = np.random.default_rng(seed)
@@ -58,6 +61,18 @@ def inner_validation(utterances: Sequence[Utterance], train_idx: Sequence[int], 
         return train_idx, []
     if config.policy == "fraction":
         return stratified_split(train_idx, categorical_labels(utterances, train_idx, target), config.fraction, rng)
+    if config.policy == "group":
+        groups = {utterances[i].group for i in test_idx}
+        if None in groups:
+            raise ConfigError("train.validation.policy", "group needs utterance groups (e.g. IEMOCAP sessions); "
+                                                         "this corpus has none: use policy speakers")
+        held = [i for i in train_idx if utterances[i].group in groups]
+        if not held or len(held) == len(train_idx):
+            raise ConfigError("train.validation.policy", f"group: the test speakers' groups {sorted(groups)} leave "
+                                                         f"{'no' if not held else 'every'} training utterance for "
+                                                         f"validation; use policy speakers")
+        chosen = set(held)
+        return [i for i in train_idx if i not in chosen], held
     speakers = sorted({utterances[i].speaker for i in train_idx})
     if config.speakers >= len(speakers):
         raise ConfigError("train.validation.speakers",
