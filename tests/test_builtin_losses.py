@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from sertk.builtins.losses import CTC, ConcordanceLoss, CrossEntropy, MeanSquaredError
+from sertk.builtins.losses import CTC, ConcordanceLoss, CrossEntropy, MeanSquaredError, SumSquaredError
 from sertk.builtins.metrics import ConcordanceCorrelation
 from sertk.interfaces import Head
 
@@ -88,6 +88,95 @@ def test_ccc_loss_gradient_improves_concordance():
         loss.backward()
         opt.step()
     assert values[-1] < values[0] / 2
+
+
+def _sequences(seed=0, b=4, t=9, d=None):
+    """Random outputs, targets and a mask with sequences of different lengths (one of a single frame)."""
+    rng = np.random.default_rng(seed)
+    shape = (b, t) if d is None else (b, t, d)
+    out, target = rng.normal(size=shape), rng.normal(size=shape)
+    target += 0.8 * out  # correlated, so the CCCs are far from 0
+    lengths = np.array([t, t - 3, 5, 1][:b])
+    mask = np.arange(t)[None, :] < lengths[:, None]
+    return out, target, mask
+
+
+def test_ccc_total_pools_every_valid_frame_and_sums_dimensions():
+    out, target, mask = _sequences(d=2)
+    loss = ConcordanceLoss(form="total")(torch.tensor(out), torch.tensor(target), torch.tensor(mask))
+    expected = sum(1 - ConcordanceCorrelation()(target[..., k][mask], out[..., k][mask]) for k in range(2))
+    assert float(loss) == pytest.approx(expected, rel=1e-7)
+    scalar = ConcordanceLoss()(torch.tensor(out[..., 0]), torch.tensor(target[..., 0]), torch.tensor(mask))
+    assert float(scalar) == pytest.approx(1 - ConcordanceCorrelation()(target[..., 0][mask], out[..., 0][mask]))
+
+
+@pytest.mark.parametrize("form", ["sum", "mean"])
+def test_ccc_per_sequence_forms_by_hand(form):
+    out, target, mask = _sequences(seed=3, d=3)
+    per = [sum(1 - ConcordanceCorrelation()(target[b, mask[b], k], out[b, mask[b], k]) for k in range(3))
+           for b in range(len(out))]
+    loss = ConcordanceLoss(form=form)(torch.tensor(out), torch.tensor(target), torch.tensor(mask))
+    assert float(loss) == pytest.approx(sum(per) if form == "sum" else np.mean(per), rel=1e-7)
+    # a single-frame sequence has no variance: its CCC is 0 (unless output equals target), its loss 1 per dimension
+    assert per[3] == pytest.approx(3.0)
+    # (B, T) is one dimension
+    flat = ConcordanceLoss(form=form)(torch.tensor(out[..., 1]), torch.tensor(target[..., 1]), torch.tensor(mask))
+    per1 = [1 - ConcordanceCorrelation()(target[b, mask[b], 1], out[b, mask[b], 1]) for b in range(len(out))]
+    assert float(flat) == pytest.approx(sum(per1) if form == "sum" else np.mean(per1), rel=1e-7)
+
+
+def test_per_sequence_ccc_differs_from_total_ccc():
+    # each sequence tracks its own gold well, but with the wrong offset: total CCC suffers, ΣCCC does not
+    t = np.linspace(-1, 1, 10)
+    target = np.stack([t, t + 3.0])
+    out = np.stack([t + 3.0, t])
+    args = (torch.tensor(out), torch.tensor(target))
+    assert float(ConcordanceLoss(form="mean")(*args)) == pytest.approx(1 - 2 / (2 + 9 / np.var(t)), rel=1e-6)
+    assert float(ConcordanceLoss(form="total")(*args)) > 0.5
+
+
+@pytest.mark.parametrize("loss", [ConcordanceLoss(form="total"), ConcordanceLoss(form="sum"),
+                                  ConcordanceLoss(form="mean"), SumSquaredError()],
+                         ids=["ccc-total", "ccc-sum", "ccc-mean", "sse"])
+@pytest.mark.parametrize("d", [None, 2])
+def test_gradients_match_finite_differences_and_ignore_padding(loss, d):
+    out, target, mask = _sequences(seed=5, d=d)
+    out_t = torch.tensor(out, requires_grad=True)
+    target_t, mask_t = torch.tensor(target), torch.tensor(mask)
+    assert torch.autograd.gradcheck(lambda o: loss(o, target_t, mask_t), (out_t,), eps=1e-6, atol=1e-6)
+    # central differences by hand on a few valid entries agree with autograd too
+    grad, = torch.autograd.grad(loss(out_t, target_t, mask_t), out_t)
+    for index in [(0, 0), (1, 2), (2, 4)]:
+        index = index if d is None else (*index, 1)
+        plus, minus = out.copy(), out.copy()
+        plus[index] += 1e-6
+        minus[index] -= 1e-6
+        numeric = (float(loss(torch.tensor(plus), target_t, mask_t)) -
+                   float(loss(torch.tensor(minus), target_t, mask_t))) / 2e-6
+        assert float(grad[index]) == pytest.approx(numeric, rel=1e-4, abs=1e-7)
+    # padded frames: no gradient, and garbage there changes nothing
+    assert torch.all(grad[~mask_t] == 0)
+    garbage = out.copy()
+    garbage[~mask] = np.nan
+    assert float(loss(torch.tensor(garbage), target_t, mask_t)) == pytest.approx(float(loss(out_t.detach(), target_t, mask_t)))
+
+
+def test_ccc_forms_and_shapes_are_checked():
+    with pytest.raises(ValueError, match="form must be"):
+        ConcordanceLoss(form="sigma")
+    with pytest.raises(ValueError, match="needs frame-level outputs"):
+        ConcordanceLoss(form="sum")(torch.zeros(4), torch.zeros(4))
+    with pytest.raises(ValueError, match="does not fit target shape"):
+        ConcordanceLoss()(torch.zeros(2, 3), torch.zeros(2, 4))
+    with pytest.raises(ValueError, match="mask shape"):
+        SumSquaredError()(torch.zeros(2, 3), torch.zeros(2, 3), torch.ones(2, 4, dtype=torch.bool))
+
+
+def test_sse_is_the_plain_sum_over_valid_frames():
+    out, target = torch.tensor([[1.0, 2.0, 9.0], [0.0, 5.0, 5.0]]), torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    assert float(SumSquaredError()(out, target, mask)) == pytest.approx(1 + 4 + 1)
+    assert float(SumSquaredError()(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0]))) == pytest.approx(10.0)
 
 
 def test_ctc_matches_hand_sum_over_alignments_and_torch():

@@ -55,9 +55,9 @@ def test_regression_metrics_by_hand_and_against_numpy():
 
 def test_metric_declarations():
     names = {m.name: m for m in COMPONENTS}
-    assert set(names) == {"ua", "wa", "f1", "ccc", "pearson", "rmse", "cer", "per", "wer"}
+    assert set(names) == {"ua", "wa", "f1", "ccc", "pearson", "kendall", "rmse", "cer", "per", "wer"}
     assert [n for n, m in names.items() if not m.greater_is_better] == ["rmse", "cer", "per", "wer"]
-    assert {n for n, m in names.items() if m.kind == "regression"} == {"ccc", "pearson", "rmse"}
+    assert {n for n, m in names.items() if m.kind == "regression"} == {"ccc", "pearson", "kendall", "rmse"}
     assert {n for n, m in names.items() if m.kind == "sequence"} == {"cer", "per", "wer"}
 
 

@@ -21,6 +21,7 @@ TYPICAL = {
     "recola": {"root": "/d", "partitions": ["train"], "delay_s": 4},
     "sewa": {"root": "/d", "audio": "a/{id}.wav", "transcriptions": None, "dimensions": ["arousal"]},
     "librispeech": {"root": "/d", "subsets": ["dev-clean"]},
+    "mediaeval": {"root": "/d", "sets": ["development"], "rate": 1.0},
 }
 
 

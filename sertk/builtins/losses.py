@@ -8,14 +8,13 @@ head and its 1-D encoded training targets.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Literal, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..interfaces import Head, Loss
-from ..nn import concordance
 
 
 def _valid(output: torch.Tensor, target: torch.Tensor, mask: Optional[torch.Tensor], classes: bool
@@ -84,19 +83,98 @@ class MeanSquaredError(Loss):
         return F.mse_loss(output, target)
 
 
+def _frames(output: torch.Tensor, target: torch.Tensor, mask: Optional[torch.Tensor]
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Outputs and targets as (B, T, D) float tensors with a (B, T, 1) float weight that is 1 on
+    valid frames: (B,) is one sequence of B values, (B, T) B sequences of one dimension,
+    (B, T, D) B sequences of D dimensions.  Padded frames are zeroed (NaN or inf there never
+    reaches the loss or its gradient)."""
+    if tuple(output.shape) != tuple(target.shape):
+        raise ValueError(f"output shape {tuple(output.shape)} does not fit target shape {tuple(target.shape)}")
+    if output.ndim == 1:
+        output, target = output[None, :, None], target[None, :, None]
+        mask = mask[None] if mask is not None else None
+    elif output.ndim == 2:
+        output, target = output[..., None], target[..., None]
+    elif output.ndim != 3:
+        raise ValueError(f"expected outputs (B,), (B, T) or (B, T, D), got {tuple(output.shape)}")
+    if mask is None:
+        mask = torch.ones(output.shape[:2], dtype=torch.bool, device=output.device)
+    if tuple(mask.shape) != tuple(output.shape[:2]):
+        raise ValueError(f"mask shape {tuple(mask.shape)} does not fit outputs {tuple(output.shape)}")
+    valid = mask.bool()[..., None]
+    dtype = torch.float64 if output.dtype == torch.float64 else torch.float32
+    output = torch.where(valid, output.to(dtype), 0.0)
+    target = torch.where(valid, target.to(dtype), 0.0)
+    return output, target, valid.to(dtype)
+
+
+def _ccc(output: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, dim, eps: float = 1e-8) -> torch.Tensor:
+    """Lin's CCC (population statistics) over the weighted frames along ``dim``."""
+    n = weight.sum(dim, keepdim=True).clamp_min(1)
+    mo, mt = (output * weight).sum(dim, keepdim=True) / n, (target * weight).sum(dim, keepdim=True) / n
+    do, dt = (output - mo) * weight, (target - mt) * weight
+    cov = (do * dt).sum(dim, keepdim=True) / n
+    vo, vt = (do * do).sum(dim, keepdim=True) / n, (dt * dt).sum(dim, keepdim=True) / n
+    return 2 * cov / (vo + vt + (mo - mt) ** 2 + eps)
+
+
 class ConcordanceLoss(Loss):
-    """1 − CCC between outputs and targets over the batch's utterances or valid
-    frames (population statistics), the objective of Trigeorgis et al., "Adieu
-    features? End-to-end speech emotion recognition using a deep convolutional
-    recurrent network", ICASSP 2016 (their training objective). Deviation: the CCC is computed over
-    the whole batch rather than per sequence."""
+    """1 − CCC between outputs and targets (population statistics), with padded frames masked.
+
+    ``form`` follows Weninger et al., "Discriminatively trained recurrent neural
+    networks for continuous dimensional emotion recognition from audio", IJCAI
+    2016 (MixedEmotions D4.2, §4.3):
+
+    * ``total``: one CCC over all valid frames of all sequences of the batch (or
+      over the batch's utterances), loss 1 − CCC; the objective of Trigeorgis et
+      al., "Adieu features?", ICASSP 2016.
+    * ``sum``: ΣCCC, each sequence's own CCC over its valid frames, loss
+      Σ_b (1 − CCC_b) (its gradient is that of −Σ_b CCC_b).
+    * ``mean``: the same averaged over the batch's sequences, so that the learning
+      rate does not depend on the batch size.
+
+    Outputs (B, T, D) with targets (B, T, D) are D target dimensions: the loss is
+    summed over dimensions (as separate heads' losses are).  The per-sequence forms
+    need frame-level outputs (B, T) or (B, T, D); sequences without valid frames
+    are left out.
+    """
 
     name = "ccc"
-    summary = "1 - concordance correlation coefficient"
+    summary = "1 - concordance correlation coefficient (over the batch, or per sequence: ΣCCC)"
+    kinds = ("regression",)
+
+    def __init__(self, form: Literal["total", "sum", "mean"] = "total") -> None:
+        if form not in ("total", "sum", "mean"):
+            raise ValueError(f"form must be 'total', 'sum' or 'mean', got {form!r}")
+        self.form = form
+
+    def __call__(self, output, target, mask=None):
+        if self.form != "total" and output.ndim < 2:
+            raise ValueError(f"ccc form {self.form!r} (per sequence) needs frame-level outputs (B, T) or (B, T, D), "
+                             f"got {tuple(output.shape)}; use form: total for utterance-level heads")
+        output, target, weight = _frames(output, target, mask)
+        if self.form == "total":
+            return (1 - _ccc(output, target, weight, (0, 1))).sum()
+        per_sequence = (1 - _ccc(output, target, weight, 1)).sum((1, 2))  # (B,)
+        present = weight.sum((1, 2)) > 0
+        losses = per_sequence[present]
+        return losses.sum() if self.form == "sum" else losses.mean()
+
+
+class SumSquaredError(Loss):
+    """Sum of squared errors over all valid frames (and dimensions) of the batch, or over
+    its utterances: the SSE baseline objective of Weninger et al., IJCAI 2016
+    (MixedEmotions D4.2, §4.3).  Unlike ``mse`` it is not divided by the number of
+    frames, so learning rates are correspondingly smaller (D4.2 searches 1e-2 … 1e-7)."""
+
+    name = "sse"
+    summary = "sum of squared errors over valid frames (not averaged)"
     kinds = ("regression",)
 
     def __call__(self, output, target, mask=None):
-        return 1 - concordance(*_valid(output, target, mask, classes=False))
+        output, target, weight = _frames(output, target, mask)
+        return (((output - target) * weight) ** 2).sum()
 
 
 class CTC(Loss):
@@ -124,4 +202,4 @@ class CTC(Loss):
                           zero_infinity=True)
 
 
-COMPONENTS = [CrossEntropy, MeanSquaredError, ConcordanceLoss, CTC]
+COMPONENTS = [CrossEntropy, MeanSquaredError, ConcordanceLoss, SumSquaredError, CTC]

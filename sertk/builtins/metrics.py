@@ -144,3 +144,30 @@ class WordErrorRate(Metric):
 
 COMPONENTS = [UnweightedAverageRecall, WeightedAccuracy, MacroF1, ConcordanceCorrelation, PearsonCorrelation,
               RootMeanSquaredError, CharacterErrorRate, PhoneErrorRate, WordErrorRate]
+
+
+class KendallTau(Metric):
+    """Kendall's rank correlation τ-b (Kendall 1945, with the tie correction of τ-b;
+    ``scipy.stats.kendalltau``); 0 when either series is constant.
+
+    On a frame-level head the report gives it pooled over all test frames and, in
+    ``per_recording``, averaged over recordings: E{τ}, the mean per-sequence τ of the
+    MediaEval 2013 "Emotion in Music" task (Weninger et al., IJCAI 2016; MixedEmotions
+    D4.2, §4.5).  The mean per-sequence CCC, E{CCC}, is likewise ``per_recording.ccc``.
+    """
+
+    name = "kendall"
+    kind = "regression"
+    summary = "Kendall's rank correlation tau-b (per_recording: the mean per-sequence E{tau})"
+
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] = ()) -> float:
+        from scipy.stats import kendalltau
+
+        t, p = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+        if len(t) < 2 or np.ptp(t) == 0 or np.ptp(p) == 0:
+            return 0.0
+        tau = kendalltau(t, p).statistic
+        return float(tau) if np.isfinite(tau) else 0.0
+
+
+COMPONENTS.append(KendallTau)

@@ -5,6 +5,7 @@ from .emovo import EMOVO
 from .iemocap import IEMOCAP
 from .librispeech import LibriSpeech
 from .manifest import Manifest, TranscribedManifest
+from .mediaeval import MediaEval
 from .msp_podcast import MSPPodcast
 from .ravdess import RAVDESS
 from .recola import RECOLA
@@ -13,4 +14,4 @@ from .synthetic import Synthetic
 from .synthetic_continuous import SyntheticContinuous
 
 COMPONENTS = [Synthetic, SyntheticContinuous, Manifest, TranscribedManifest, EmoDB, IEMOCAP, RAVDESS, CremaD, EMOVO,
-              MSPPodcast, RECOLA, SEWA, LibriSpeech]
+              MSPPodcast, RECOLA, SEWA, LibriSpeech, MediaEval]

@@ -1,0 +1,39 @@
+"""Entry point of the sertk-mixedemotions plugin: registers its features, models, strategy and analyzers.
+
+The modules are imported inside the hooks so that discovering the plugin
+(``sertk list``) imports neither torch nor opensmile.
+"""
+from sertk import hookimpl
+
+
+@hookimpl
+def sertk_register_features(register):
+    from .features import COMPONENTS
+
+    for cls in COMPONENTS:
+        register(cls)
+
+
+@hookimpl
+def sertk_register_models(register):
+    from .drnn import FrameLinear, LSTMDRNN
+    from .e2e import EndToEnd
+
+    for cls in (EndToEnd, LSTMDRNN, FrameLinear):
+        register(cls)
+
+
+@hookimpl
+def sertk_register_strategies(register):
+    from .svr import SVRGrid
+
+    register(SVRGrid)
+
+
+@hookimpl
+def sertk_register_analyzers(register):
+    from .cells import CellCorrelation
+    from .postprocess import PostProcess
+
+    register(PostProcess)
+    register(CellCorrelation)
