@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .interfaces import Component, FeatureInfo, Head, LabelSpace
-from .nn import align_frames, output_lengths
+from .nn import frame_output
 
 
 @dataclass
@@ -39,26 +39,6 @@ class Batch:
         return Batch(self.ids, move(self.inputs), move(self.lengths), move(self.targets), move(self.target_masks),
                      move(self.target_times), dict(self.target_rates),
                      self.durations.to(device) if self.durations is not None else None)
-
-
-def frame_output(head: Head, output: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-    """A frame-level head's output made comparable with its targets, and its valid output lengths.
-
-    Output frames run at ``head.rate`` (when a model gives none: as many frames
-    as span the longest segment).  With label frame times in the batch the
-    output is aligned to them (:func:`sertk.nn.align_frames`), so models never
-    resample to the label rate themselves; sequence heads stay at their own
-    rate and come with output lengths for CTC.
-    """
-    steps = output.shape[1]
-    if batch.durations is None:
-        return output, None
-    rate = head.rate or steps / float(batch.durations.max().clamp_min(1e-6))
-    lengths = output_lengths(batch.durations, rate, steps)
-    times = batch.target_times.get(head.name)
-    if head.kind == "sequence" or times is None:
-        return output, lengths
-    return align_frames(output, rate, lengths, times, batch.target_rates.get(head.name)), lengths
 
 
 class Model(Component, torch.nn.Module):

@@ -6,12 +6,15 @@ Part of the public plugin API (``from sertk.nn import ...``).
 """
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import TYPE_CHECKING, Literal, Optional
 
 import torch
 from torch import nn
 
 from .interfaces import FeatureInfo, Head, LabelSpace
+
+if TYPE_CHECKING:
+    from .model import Batch
 
 
 # ----------------------------------------------------------------- recipe glue
@@ -161,13 +164,32 @@ def align_frames(values: torch.Tensor, rate: float, lengths: torch.Tensor, times
     return out.squeeze(-1) if squeeze else out
 
 
+def frame_output(head: Head, output: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """A frame-level head's output made comparable with its targets, and its valid output lengths.
+
+    Output frames run at ``head.rate`` (when a model gives none: as many frames
+    as span the longest segment).  With label frame times in the batch the
+    output is aligned to them (:func:`align_frames`), so models never
+    resample to the label rate themselves; sequence heads stay at their own
+    rate and come with output lengths for CTC.
+    """
+    steps = output.shape[1]
+    if batch.durations is None:
+        return output, None
+    rate = head.rate or steps / float(batch.durations.max().clamp_min(1e-6))
+    lengths = output_lengths(batch.durations, rate, steps)
+    times = batch.target_times.get(head.name)
+    if head.kind == "sequence" or times is None:
+        return output, lengths
+    return align_frames(output, rate, lengths, times, batch.target_rates.get(head.name)), lengths
+
+
 # ----------------------------------------------------------------- concordance
 def concordance(output: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """Lin's concordance correlation coefficient of two 1-D tensors (population statistics)."""
     mo, mt = output.mean(), target.mean()
     cov = ((output - mo) * (target - mt)).mean()
     return 2 * cov / (output.var(unbiased=False) + target.var(unbiased=False) + (mo - mt) ** 2 + eps)
-
 
 
 class LayerWeightedSum(torch.nn.Module):

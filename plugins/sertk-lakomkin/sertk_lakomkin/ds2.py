@@ -42,8 +42,8 @@ CLIP = 20.0  # clipped ReLU: min(max(x, 0), 20), as in Deep Speech 2
 TIME_STRIDE = CONV_STRIDES[0][1] * CONV_STRIDES[1][1]
 
 
-def conv_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    """Output size of one convolution along an axis."""
+def conv_size(size, kernel: int, stride: int, padding: int):
+    """Output size of one convolution along an axis (an int, or a tensor of lengths)."""
     return (size + 2 * padding - kernel) // stride + 1
 
 
@@ -134,8 +134,8 @@ class DS2Encoder(nn.Module):
     def frames(lengths: torch.Tensor) -> torch.Tensor:
         """Valid output frames of the convolutions for ``lengths`` input frames (ceil(L / 2))."""
         for kernel, stride, padding in zip(CONV_KERNELS, CONV_STRIDES, CONV_PADDING):
-            lengths = torch.div(lengths + 2 * padding[1] - kernel[1], stride[1], rounding_mode="floor") + 1
-        return lengths.clamp_min(1)
+            lengths = conv_size(lengths, kernel[1], stride[1], padding[1]).clamp_min(1)
+        return lengths
 
     def forward(self, x: torch.Tensor, lengths: Optional[torch.Tensor] = None,
                 upto: Optional[int] = None) -> "OrderedDict[str, tuple[torch.Tensor, torch.Tensor]]":
@@ -155,8 +155,7 @@ class DS2Encoder(nn.Module):
                 continue
             h = module(h)
             if isinstance(module, nn.Conv2d):
-                stride, padding, kernel = module.stride[1], module.padding[1], module.kernel_size[1]
-                valid = (torch.div(valid + 2 * padding - kernel, stride, rounding_mode="floor") + 1).clamp_min(1)
+                valid = conv_size(valid, module.kernel_size[1], module.stride[1], module.padding[1]).clamp_min(1)
                 h = h * frame_mask(valid, h.shape[-1], batch, h.device)[:, None, None, :].to(h.dtype)
         h = h.flatten(1, 2).transpose(1, 2)  # (B, T', channels · frequency)
         out: "OrderedDict[str, tuple[torch.Tensor, torch.Tensor]]" = OrderedDict(conv=(h, valid))

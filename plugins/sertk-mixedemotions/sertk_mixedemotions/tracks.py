@@ -60,10 +60,10 @@ def segment_index(run) -> dict:
 def predict_tracks(run, fold: str, split: str, heads: list, batch_size: int = 8, model=None) -> dict[str, list[Track]]:
     """Per head, the fold's recordings of ``split`` with gold and predicted values at the
     label frames: the model's outputs aligned to the label times as the engine aligns them
-    (``sertk.nn.output_lengths`` and ``align_frames`` at the head's rate)."""
+    (``sertk.nn.frame_output``)."""
     import torch
 
-    from sertk.nn import align_frames, output_lengths
+    from sertk.nn import frame_output
 
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
@@ -73,13 +73,11 @@ def predict_tracks(run, fold: str, split: str, heads: list, batch_size: int = 8,
     for batch in run.batches(fold, split, batch_size):
         with torch.no_grad():
             outputs = model(batch.inputs, batch.lengths)
+        if batch.durations is None:
+            batch.durations = torch.tensor([index[i][0].end_s - index[i][0].start_s for i in batch.ids],
+                                           dtype=torch.float32)
         for head in heads:
-            out = outputs[head.name].float()
-            durations = batch.durations if batch.durations is not None else torch.tensor(
-                [index[i][0].end_s - index[i][0].start_s for i in batch.ids], dtype=torch.float32)
-            rate = head.rate or out.shape[1] / float(durations.max().clamp_min(1e-6))
-            aligned = align_frames(out, rate, output_lengths(durations, rate, out.shape[1]),
-                                   batch.target_times[head.name], batch.target_rates.get(head.name))
+            aligned, _ = frame_output(head, outputs[head.name].float(), batch)
             mask = batch.target_masks[head.name].bool()
             for i, sid in enumerate(batch.ids):
                 seg, utt = index[sid]
