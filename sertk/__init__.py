@@ -1,7 +1,8 @@
 """sertk — a plugin-based toolkit for speech emotion recognition.
 
 The public plugin API is what this module exports plus :mod:`sertk.nn` (torch
-building blocks).  Plugins import nothing else from sertk.
+building blocks), :mod:`sertk.sequences` and :mod:`sertk.signals` (signal
+helpers).  Plugins import nothing else from sertk.
 """
 from .atomic import atomic_path, safe_name, write_csv, write_json, write_text
 from .audio import load_audio, write_audio

@@ -12,10 +12,15 @@ from typing import Optional, Union
 import numpy as np
 
 from .atomic import atomic_path
-from .errors import SertkError
+from .errors import AudioProblem, SertkError
 from .interfaces import Utterance
 
 PathLike = Union[str, os.PathLike]
+
+MIN_RATE = 1000
+MIN_SECONDS = 0.025
+MAX_PEAK = 100.0
+SILENT_PEAK = 1e-5
 
 
 def load_audio(path: PathLike, sample_rate: Optional[int] = None) -> tuple[np.ndarray, int]:
@@ -24,12 +29,16 @@ def load_audio(path: PathLike, sample_rate: Optional[int] = None) -> tuple[np.nd
     import soundfile as sf
 
     if not os.path.isfile(path):
-        raise SertkError(f"{path}: cannot read audio (file not found); check the corpus root")
+        raise AudioProblem("audio file not found", str(path), "check the corpus root")
     try:
         data, rate = sf.read(os.fspath(path), dtype="float32", always_2d=True)
-    except (sf.SoundFileError, OSError) as exc:
+    except (sf.SoundFileError, OSError, RuntimeError) as exc:
         reason = getattr(exc, "error_string", None) or str(exc)
-        raise SertkError(f"{path}: cannot read audio ({reason.rstrip('.')}); check the corpus root") from None
+        raise AudioProblem("unreadable audio", str(path), reason.rstrip(".")) from None
+    if rate < MIN_RATE:
+        raise AudioProblem("implausible sample rate", str(path), f"{rate} Hz in the header")
+    if _wav_truncated(path):
+        raise AudioProblem("truncated audio", str(path), "the file ends before the length its header gives")
     signal = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
     signal = np.ascontiguousarray(signal)
     if sample_rate is not None and sample_rate != rate:
@@ -73,11 +82,53 @@ def resample(signal: np.ndarray, orig: int, target: int) -> np.ndarray:
 
 
 def utterance_signal(utt: Utterance, sample_rate: int) -> np.ndarray:
-    """The utterance's mono float32 signal at ``sample_rate``, from ``utt.audio`` or ``utt.path``."""
+    """The utterance's mono float32 signal at ``sample_rate``, from ``utt.audio`` or
+    ``utt.path``, checked by :func:`check_signal`."""
     if utt.audio is not None:
         if not utt.sample_rate:
             raise SertkError(f"utterance {utt.id}: has audio but no sample_rate; the corpus must set both")
-        return resample(utt.audio, utt.sample_rate, sample_rate)
-    if utt.path is None:
+        if utt.sample_rate < MIN_RATE:
+            raise AudioProblem("implausible sample rate", f"utterance {utt.id}", f"{utt.sample_rate} Hz")
+        signal = resample(utt.audio, utt.sample_rate, sample_rate)
+    elif utt.path is None:
         raise SertkError(f"utterance {utt.id}: has neither a path nor audio; the corpus must give one")
-    return load_audio(utt.path, sample_rate)[0]
+    else:
+        signal = load_audio(utt.path, sample_rate)[0]
+    check_signal(signal, sample_rate, utt.path or f"utterance {utt.id}")
+    return signal
+
+
+def check_signal(signal: np.ndarray, sample_rate: int, where: str) -> None:
+    """Raise :class:`AudioProblem` for a signal no feature should see: shorter than
+    25 ms, non-finite samples, a peak above 100 (full scale is 1) or below 1e-5
+    (silence, e.g. antiphase stereo channels that cancel when averaged)."""
+    if len(signal) < MIN_SECONDS * sample_rate:
+        raise AudioProblem("empty or too short audio", str(where), f"{len(signal)} samples")
+    if not np.isfinite(signal).all():
+        raise AudioProblem("non-finite samples", str(where), f"{int((~np.isfinite(signal)).sum())} NaN/Inf")
+    peak = float(np.abs(signal).max())
+    if peak > MAX_PEAK:
+        raise AudioProblem("extreme amplitude", str(where), f"peak {peak:.3g}, full scale is 1")
+    if peak < SILENT_PEAK:
+        raise AudioProblem("silent audio", str(where), f"peak {peak:.1e}")
+
+
+def _wav_truncated(path: PathLike) -> bool:
+    """Whether a RIFF/WAVE file's data chunk is shorter than its header declares."""
+    import struct
+
+    if not str(path).lower().endswith(".wav"):
+        return False
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return False
+        offset = 12
+        while offset + 8 <= size:
+            handle.seek(offset)
+            chunk, length = struct.unpack("<4sI", handle.read(8))
+            if chunk == b"data":
+                return length != 0xFFFFFFFF and offset + 8 + length > size
+            offset += 8 + length + (length & 1)
+    return False

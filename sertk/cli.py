@@ -26,6 +26,9 @@ def user_errors(fn):
             return fn(*args, **kwargs)
         except SertkError as exc:
             _fail(str(exc))
+        except OSError as exc:  # a full disk, a folder that is a file, no permission
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}; free space or choose another path")
         except KeyboardInterrupt:
             click.echo("interrupted; finished results and caches are intact", err=True)
             sys.exit(130)
@@ -45,12 +48,17 @@ def _load(entry_points: bool = True):
 def _params(pairs: tuple[str, ...]) -> dict:
     import yaml
 
+    from .safe_yaml import load_yaml
+
     out = {}
     for pair in pairs:
         if "=" not in pair:
             raise SertkError(f"--param {pair}: expected KEY=VALUE")
         key, value = pair.split("=", 1)
-        out[key] = yaml.safe_load(value)
+        try:
+            out[key] = load_yaml(value, f"--param {key}")
+        except yaml.YAMLError:
+            out[key] = value
     return out
 
 
@@ -83,30 +91,48 @@ def run(recipe, overrides, out_dir):
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @user_errors
 def validate(recipe, overrides):
-    """Check RECIPE (sections, component names, params, types) without running it."""
+    """Check RECIPE (sections, component names, params, types) without running it; when
+    its corpus is at hand, also build every component on the first recording's features."""
+    from .engine.experiment import load_utterances
+    from .engine.preflight import preflight
     from .recipe import load_recipe
 
     _, registry = _load()
-    load_recipe(recipe, overrides, registry)
+    parsed = load_recipe(recipe, overrides, registry)
+    try:
+        utterances = load_utterances(parsed, registry)
+    except SertkError as why:
+        click.echo(f"{recipe}: ok (settings and names; components not built: {why})")
+        return
+    preflight(parsed, registry, utterances)
     click.echo(f"{recipe}: ok")
 
 
 @main.command(name="list")
 @click.argument("kind", required=False, type=click.Choice(KINDS))
 @click.option("--plugins", "show_plugins", is_flag=True, help="List plugins and their versions instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per row) instead of a table.")
 @user_errors
-def list_(kind, show_plugins):
+def list_(kind, show_plugins, as_json):
     """List registered components (of one KIND) with their plugin and summary."""
     from .terminal import components_table, out
 
     loaded, registry = _load()
     if show_plugins:
+        columns = ("plugin", "distribution", "version", "status")
         rows = [(p.name, p.distribution, p.version, "failed: " + p.error if p.error else "ok") for p in loaded.plugins]
-        out.print(components_table(rows, ("plugin", "distribution", "version", "status"), "Plugins"))
+        title = "Plugins"
+    else:
+        columns = ("kind", "name", "plugin", "version", "summary")
+        rows = [(SINGULAR[e.kind], e.name, e.plugin, loaded.info(e.plugin).version, e.summary)
+                for e in registry.entries(kind)]
+        title = "Components"
+    if as_json:
+        import json
+
+        click.echo(json.dumps([dict(zip(columns, row)) for row in rows], indent=1))
         return
-    rows = [(SINGULAR[e.kind], e.name, e.plugin, loaded.info(e.plugin).version, e.summary)
-            for e in registry.entries(kind)]
-    out.print(components_table(rows, ("kind", "name", "plugin", "version", "summary"), "Components"))
+    out.print(components_table(rows, columns, title))
 
 
 @main.command()
@@ -150,11 +176,12 @@ def corpus():
 @click.argument("name")
 @click.option("--root", default=None, help="The corpus folder (its root param).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Another corpus param.")
+@click.option("--check-audio", is_flag=True, help="Decode every recording and report those a run would skip.")
 @user_errors
-def info(name, root, params):
+def info(name, root, params, check_audio):
     """Counts of utterances, speakers, classes and partitions, and total duration."""
-    from .corpora.info import corpus_summary
-    from .terminal import out
+    from .corpora.info import audio_problems, corpus_summary
+    from .terminal import RichProgress, out
 
     _, registry = _load()
     spec = {"name": name, "params": {**({"root": root} if root else {}), **_params(params)}}
@@ -163,6 +190,9 @@ def info(name, root, params):
     if getattr(built, "report", ""):
         click.echo(built.report, err=True)
     _print_summary(out, name, corpus_summary(utterances))
+    if check_audio:
+        lines = audio_problems(utterances, RichProgress())
+        out.print("\n".join(lines) if lines else "every recording decodes to usable audio")
 
 
 def _duration(seconds: float) -> str:
@@ -231,7 +261,7 @@ def predict(run_dir, audio, out_file):
 
     _, registry = _load()
     trained = TrainedRun(run_dir, registry, RichProgress())
-    rows = prediction_rows(trained.heads, trained.predict(audio))
+    rows = prediction_rows(trained.heads, trained.predict(audio), trained.score_name)
     out.print(components_table([tuple(r) for r in rows[1:]], tuple(rows[0]), "Predictions"))
     if out_file:
         import csv

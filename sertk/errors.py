@@ -34,3 +34,12 @@ def unknown(what: str, word: str, choices: Iterable[str]) -> str:
     hint = closest(word, choices)
     did = f"; did you mean '{hint}'?" if hint else ""
     return f"unknown {what} '{word}'{did} (valid: {', '.join(choices)})"
+
+
+class AudioProblem(SertkError):
+    """A recording sertk cannot turn into honest features (empty, silent, non-finite,
+    truncated, ...): ``kind`` names the problem, ``where`` the file or utterance."""
+
+    def __init__(self, kind: str, where: str, detail: str = ""):
+        self.kind, self.where = kind, where
+        super().__init__(f"{where}: {kind}{f' ({detail})' if detail else ''}")

@@ -108,6 +108,16 @@ class EstimatorModel(Component, abc.ABC):
     def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """(N, C) class scores (or probabilities) for classification heads, (N,) for regression."""
 
+    @abc.abstractmethod
+    def state(self) -> dict[str, np.ndarray]:
+        """The fitted parameters as named numeric arrays; a run saves them with
+        numpy (never as a pickle, which could run code when loaded)."""
+
+    @abc.abstractmethod
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore the parameters returned by :meth:`state` into a model built
+        with the same recipe params."""
+
 
 def model_inputs_summary(inputs: dict[str, FeatureInfo]) -> str:
     """A short human description of the input streams (for errors and logs)."""

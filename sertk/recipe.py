@@ -18,6 +18,7 @@ import yaml
 
 from .errors import ConfigError, SertkError, unknown
 from .registry import Registry
+from .safe_yaml import load_yaml
 from .settings import DataConfig, FeatureSpec, OutputConfig, TrainConfig, TuneConfig, from_mapping
 
 SECTIONS = ("corpus", "data", "features", "augment", "model", "loss", "train", "strategy", "protocol", "metrics",
@@ -59,7 +60,7 @@ def read_yaml(path: Union[str, Path]) -> dict:
     except OSError as exc:
         raise SertkError(f"{path}: cannot read recipe ({exc.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text, str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
@@ -78,7 +79,7 @@ def apply_overrides(data: dict, overrides: typing.Iterable[str]) -> dict:
             raise SertkError(f"--set {item}: expected KEY=VALUE, e.g. --set train.epochs=3")
         key, text = item.split("=", 1)
         try:
-            value = yaml.safe_load(text)
+            value = load_yaml(text, f"--set {key.strip()}")
         except yaml.YAMLError:
             value = text
         _assign(data, key.strip().split("."), value, key)
@@ -149,23 +150,26 @@ def parse_recipe(raw: dict, source: str = "", registry: Optional[Registry] = Non
     return recipe
 
 
+def component_specs(recipe: Recipe) -> list[tuple[str, Any, str]]:
+    """Every component the recipe names: ``(kind, {name, params}, recipe key)``."""
+    specs = [("corpora", spec, "corpus" if len(recipe.corpus) == 1 else f"corpus.{i}")
+             for i, spec in enumerate(recipe.corpus)]
+    specs += [("features", {"name": f.name, "params": f.params}, f"features.{i}")
+              for i, f in enumerate(recipe.features)]
+    specs.append(("models", recipe.model, "model"))
+    if recipe.loss is not None:
+        specs.append(("losses", recipe.loss, "loss"))
+    specs += [("protocols", recipe.protocol, "protocol"), ("strategies", recipe.strategy, "strategy")]
+    for kind, key, items in (("augmentations", "augment", recipe.augment), ("metrics", "metrics", recipe.metrics),
+                             ("analyzers", "analyzers", recipe.analyzers)):
+        specs += [(kind, spec, f"{key}.{i}") for i, spec in enumerate(items)]
+    return specs
+
+
 def check_components(recipe: Recipe, registry: Registry) -> None:
     """Every component exists and its params fit its constructor."""
-    for i, spec in enumerate(recipe.corpus):
-        registry.check("corpora", spec, "corpus" if len(recipe.corpus) == 1 else f"corpus.{i}")
-    for i, f in enumerate(recipe.features):
-        registry.check("features", {"name": f.name, "params": f.params}, f"features.{i}")
-    registry.check("models", recipe.model, "model")
-    if recipe.loss is not None:
-        registry.check("losses", recipe.loss, "loss")
-    registry.check("protocols", recipe.protocol, "protocol")
-    registry.check("strategies", recipe.strategy, "strategy")
-    for i, spec in enumerate(recipe.augment):
-        registry.check("augmentations", spec, f"augment.{i}")
-    for i, spec in enumerate(recipe.metrics):
-        registry.check("metrics", spec, f"metrics.{i}")
-    for i, spec in enumerate(recipe.analyzers):
-        registry.check("analyzers", spec, f"analyzers.{i}")
+    for kind, spec, key in component_specs(recipe):
+        registry.check(kind, spec, key)
     metric_names = [m["name"] for m in recipe.metrics]
     for key, name in (("train.early_stopping.metric", recipe.train.early_stopping.metric),
                       ("tune.metric", recipe.tune.metric)):
@@ -186,7 +190,11 @@ def _spec(value: Any, key: str) -> dict:
         return {"name": value, "params": {}}
     if not isinstance(value, Mapping):
         raise ConfigError(key, f"expected {{name, params}}, got {type(value).__name__}")
-    return {"name": value.get("name"), "params": dict(value.get("params") or {}),
+    params = value.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"{key}.params", f"expected a mapping of parameter names to values, got "
+                                           f"{type(params).__name__}")
+    return {"name": value.get("name"), "params": dict(params),
             **{k: v for k, v in value.items() if k not in ("name", "params")}}
 
 

@@ -18,7 +18,18 @@ from typing import Any, ClassVar, Literal, Mapping, Optional, Union, get_args, g
 from .errors import ConfigError, unknown
 from .registry import type_problem
 
+MAX_SEGMENT_SECONDS = 600
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
+
+
+def _device_available(device: str) -> bool:
+    """Whether a named accelerator exists here (imports torch: only asked for cuda/mps)."""
+    import torch
+
+    if device == "mps":
+        return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    index = int(device.split(":")[1]) if ":" in device else 0
+    return torch.cuda.is_available() and index < torch.cuda.device_count()
 
 
 def _require(ok: bool, key: str, message: str) -> None:
@@ -50,7 +61,9 @@ class SegmentPolicy:
 
     def __post_init__(self) -> None:
         _check_literals(self)
-        _require(self.seconds > 0, f"{self.KEY}.seconds", f"seconds must be > 0, got {self.seconds}")
+        _require(0 < self.seconds <= MAX_SEGMENT_SECONDS, f"{self.KEY}.seconds",
+                 f"must be above 0 and at most {MAX_SEGMENT_SECONDS} s, got {self.seconds}; use policy slices "
+                 f"to cut longer recordings")
         if self.policy == "slices":
             _require(0 <= self.min_last <= self.seconds, f"{self.KEY}.min_last",
                      f"min_last must be between 0 and seconds ({self.seconds}), got {self.min_last}")
@@ -65,6 +78,8 @@ class SegmentPolicy:
 
 
 EXPECTED_COUNTS = ("utterances", "segments")
+MAX_WORKERS = 64
+MAX_THREADS = 256
 
 
 @dataclass
@@ -78,6 +93,12 @@ class DataConfig:
     utterance-level heads, ``none`` scores every segment.  ``expect`` holds the
     counts a paper reports for its selection (``utterances``, ``segments``):
     the run logs and records in ``data.json`` whether the corpus gave them.
+    ``missing_labels``: ``drop`` keeps only utterances labelled for every head;
+    ``mask`` keeps those with at least one head's label and leaves a missing
+    label out of that head's loss and scores (corpora with different label sets).
+    ``bad_audio``: a recording that is unreadable, truncated, empty, silent,
+    non-finite or of extreme amplitude, or whose features come out non-finite,
+    is left out and reported (``skip``), or stops the run (``stop``).
     """
 
     KEY: ClassVar[str] = "data"
@@ -92,11 +113,14 @@ class DataConfig:
     workers: int = 1
     cache: bool = True
     cache_dir: Optional[str] = None
+    missing_labels: Literal["drop", "mask"] = "drop"
+    bad_audio: Literal["skip", "stop"] = "skip"
 
     def __post_init__(self):
         _check_literals(self)
         _require(self.sample_rate > 0, "data.sample_rate", f"must be positive, got {self.sample_rate}")
-        _require(self.workers >= 1, "data.workers", f"must be at least 1, got {self.workers}")
+        _require(1 <= self.workers <= MAX_WORKERS, "data.workers",
+                 f"must be from 1 to {MAX_WORKERS} (runs use at most this machine's CPU count), got {self.workers}")
         _require(self.max_seconds is None or self.max_seconds > 0, "data.max_seconds",
                  f"must be a positive number of seconds or null, got {self.max_seconds}")
         for key, count in self.expect.items():
@@ -145,6 +169,7 @@ class TuneConfig:
 
     def __post_init__(self) -> None:
         _require(self.trials >= 1, "tune.trials", f"must be >= 1, got {self.trials}")
+        _require(0 <= self.seed < 2 ** 32, "tune.seed", f"must be a whole number from 0 to 2**32 - 1, got {self.seed}")
 
 
 @dataclass
@@ -155,6 +180,13 @@ class OutputConfig:
 
     dir: str = "runs"
     name: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        from .atomic import safe_name
+
+        _require(self.name is None or (self.name == safe_name(self.name) and self.name not in (".", "..")),
+                 "output.name", f"must be a plain folder name (letters, digits, . _ @ -), got {self.name!r}; "
+                                "put the parent folder in output.dir")
 
 
 @dataclass
@@ -310,8 +342,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_literals(self)
-        _require(self.threads is None or self.threads >= 1, "train.threads",
-                 f"must be a positive number of CPU threads or null, got {self.threads}")
+        _require(self.threads is None or 1 <= self.threads <= MAX_THREADS, "train.threads",
+                 f"must be from 1 to {MAX_THREADS} CPU threads (runs use at most this machine's CPU count) or null, "
+                 f"got {self.threads}")
+        _require(0 <= self.seed < 2 ** 32, "train.seed", f"must be a whole number from 0 to 2**32 - 1, got {self.seed}")
         _require(self.epochs >= 1, "train.epochs", f"must be >= 1, got {self.epochs}")
         _require(self.batch_size >= 1, "train.batch_size", f"must be >= 1, got {self.batch_size}")
         _require(self.repeats >= 1, "train.repeats", f"must be >= 1, got {self.repeats}")
@@ -322,6 +356,9 @@ class TrainConfig:
                  f"must be positive and below train.optimizer.lr {self.optimizer.lr}, got {self.stop_at_lr}")
         _require(bool(_DEVICE.match(str(self.device))), "train.device",
                  f"expected auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
+        if str(self.device).startswith(("cuda", "mps")):
+            _require(_device_available(str(self.device)), "train.device",
+                     f"{self.device} is not available on this machine; use auto or cpu")
         _require(self.schedule.min_lr <= self.optimizer.lr, "train.schedule.min_lr",
                  f"{self.schedule.min_lr} is above train.optimizer.lr {self.optimizer.lr}")
         for name, lr in self.module_lr.items():

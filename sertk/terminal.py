@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Iterator, Optional
 
 from rich.console import Console
@@ -9,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 console = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 1000)  # a pipe gets whole lines, never cut cells
 
 
 class RichTask:
@@ -103,17 +104,23 @@ def comparison_table(metrics: list[str], rows: list[dict]) -> Table:
 
 
 def components_table(rows: list[tuple[str, ...]], columns: tuple[str, ...], title: str) -> Table:
+    """A table whose columns are never cut: on a narrow terminal only the last one wraps."""
     table = Table(title=title)
-    for col in columns:
-        table.add_column(col)
+    for i, col in enumerate(columns):
+        if i == len(columns) - 1:
+            table.add_column(col, overflow="fold")
+        else:
+            width = max([len(col), *(len(str(r[i])) for r in rows)])
+            table.add_column(col, no_wrap=True, min_width=width)
     for row in rows:
         table.add_row(*row)
     return table
 
 
-def prediction_rows(heads, predictions: dict) -> list[list[str]]:
-    """Header plus one row per file and head: the prediction and its probability or value."""
-    rows = [["file", "head", "prediction", "probability"]]
+def prediction_rows(heads, predictions: dict, score_name: str = "probability") -> list[list[str]]:
+    """Header plus one row per file and head: the prediction and its probability (or the
+    estimator's decision score, named so) or value."""
+    rows = [["file", "head", "prediction", score_name]]
     for path, outputs in predictions.items():
         for head in heads:
             value = outputs[head.name]

@@ -104,6 +104,28 @@ def test_linear_svm_maps_scores_to_all_classes_when_training_lacks_one():
     np.testing.assert_array_equal(scores.argmax(1), np.repeat([0, 2], 20))
 
 
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_linear_svm_arrays_reproduce_libsvm_exactly(n_classes):
+    from sklearn.svm import SVC
+
+    rng = np.random.default_rng(n_classes)
+    y = rng.integers(0, n_classes, 120)
+    x = rng.normal(size=(120, 20))
+    x[:, 0] += y
+    labels = LabelSpace({"emotion": tuple("abcd"[:n_classes])}, default_target="emotion")
+    model = LinearSVM({"egemaps": INPUTS["egemaps"]}, labels, C=0.1)
+    model.fit(x, {"emotion": y})
+    reference = SVC(kernel="linear", C=0.1, class_weight="balanced").fit(x, y)
+    ours = model.predict(x)["emotion"]
+    if n_classes > 2:
+        np.testing.assert_allclose(ours, reference.decision_function(x), atol=1e-9)
+    else:
+        np.testing.assert_array_equal(ours.argmax(1), reference.predict(x))
+    restored = LinearSVM({"egemaps": INPUTS["egemaps"]}, labels, C=0.1)
+    restored.load_state(model.state())
+    np.testing.assert_array_equal(restored.predict(x)["emotion"], ours)
+
+
 def test_linear_svm_rejects_frame_level_inputs_and_dimensions():
     with pytest.raises(ValueError, match=r"utterance-level features \(functionals\), but \['mfcc'\]"):
         LinearSVM(INPUTS, LABELS)

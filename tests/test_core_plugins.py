@@ -39,7 +39,9 @@ def fake_entry_points(monkeypatch):
     def install(*eps, modules=()):
         for name, module in modules:
             monkeypatch.setitem(sys.modules, name, module)
-        monkeypatch.setattr(importlib.metadata, "entry_points", lambda group=None, **kw: list(eps))
+        real = importlib.metadata.entry_points  # other groups (torch's backends) stay real
+        monkeypatch.setattr(importlib.metadata, "entry_points",
+                            lambda group=None, **kw: list(eps) if group == "sertk" else real(group=group, **kw))
     return install
 
 

@@ -81,7 +81,7 @@ def test_killed_tuning_continues_from_saved_trials(tmp_path):
     command = [sys.executable, "-m", "sertk.cli", "tune", str(recipe), "--trials", "3"]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    state = tmp_path / "runs" / "tiny-tune" / "trials.pkl"
+    state = tmp_path / "runs" / "tiny-tune" / "trials-state.json"
     deadline = time.time() + 240
     while not state.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.2)

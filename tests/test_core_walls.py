@@ -2,7 +2,7 @@
 
 * the core never imports a plugin package (a top-level module ``sertk_*``);
 * plugin packages never import each other;
-* plugin packages use only the public plugin API: ``sertk`` itself, ``sertk.nn`` and ``sertk.sequences``;
+* plugin packages use only the public plugin API: ``sertk`` itself, ``sertk.nn``, ``sertk.sequences`` and ``sertk.signals``;
 * only the CLI and the terminal know the terminal: ``sertk/terminal.py`` is imported by ``sertk/cli.py``
   alone, and ``click`` / ``rich`` are imported only by those two modules;
 * the interfaces, engine, built-ins, data pipeline and corpora never import ``sertk.cli``.
@@ -22,7 +22,7 @@ import sertk
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "sertk"
-PUBLIC_MODULES = {"sertk", "sertk.nn", "sertk.sequences"}
+PUBLIC_MODULES = {"sertk", "sertk.nn", "sertk.sequences", "sertk.signals"}
 TERMINAL_LIBRARIES = {"click", "rich"}
 TERMINAL_MODULES = {"sertk.cli", "sertk.terminal"}
 # Core parts that must work without the command line.

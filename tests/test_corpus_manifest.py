@@ -31,7 +31,7 @@ def test_columns_paths_dimensions(data):
     assert corpus.vocabulary == {"angry": "anger", "sad": "sadness"}
     report = corpus.report
     assert "1 rows without audio (first: manifest.csv:4 'audio/missing.wav')" in report
-    assert "1 rows without speaker" in report and "1 rows with non-numeric dimensions" in report
+    assert "1 rows without speaker" in report and "1 rows with missing, non-numeric or non-finite dimensions" in report
 
 
 def test_csv_path_semicolons_ids_and_unmapped_labels(data):

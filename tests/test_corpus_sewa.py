@@ -55,3 +55,31 @@ def test_patterns_need_id_and_audio_must_exist(tmp_path):
         SEWA(str(tmp_path), labels="labels/all.csv")
     with pytest.raises(SertkError, match="sewa: no audio matching .*audio/\\*.wav"):
         SEWA(str(tmp_path)).utterances()
+
+
+def test_words_split_from_turns_in_proportion_to_characters(tmp_path):
+    build_sewa(tmp_path, {"Train_01": 30})
+    (utt,) = SEWA(str(tmp_path)).utterances()
+    # "Hallo Train_01" over 0.0-1.2 s: 5 and 8 characters; "das ist; gut" over 1.5-2.4 s: 3, 4 and 3
+    expected = [(0.0, 1.2 * 5 / 13, "Hallo"), (1.2 * 5 / 13, 1.2, "Train_01"), (1.5, 1.5 + 0.9 * 0.3, "das"),
+                (1.5 + 0.9 * 0.3, 1.5 + 0.9 * 0.7, "ist;"), (1.5 + 0.9 * 0.7, 2.4, "gut")]
+    assert [w.text for w in utt.words] == [e[2] for e in expected]
+    np.testing.assert_allclose([(w.start, w.end) for w in utt.words], [e[:2] for e in expected], atol=1e-9)
+
+
+def test_quoted_turns_and_word_timing_files(tmp_path):
+    build_sewa(tmp_path, {"Train_01": 30})
+    (tmp_path / "transcriptions" / "Train_01.csv").write_text("0.5;1.5;'ja genau'\n2.0;3.0;\"so\"\n")
+    (tmp_path / "words").mkdir()
+    (tmp_path / "words" / "Train_01.csv").write_text("start;end;word\n0.52;0.8;ja\n0.9;1.4;genau\nx;1;2\n")
+    (utt,) = SEWA(str(tmp_path)).utterances()
+    assert [t.text for t in utt.meta["turns"]] == ["ja genau", "so"] and utt.transcript == "ja genau so"
+    assert [w.text for w in utt.words] == ["ja", "genau", "so"]  # 2 and 5 characters over 0.5-1.5 s
+    np.testing.assert_allclose([(w.start, w.end) for w in utt.words], [(0.5, 0.5 + 2 / 7), (0.5 + 2 / 7, 1.5),
+                                                                       (2.0, 3.0)], atol=1e-9)
+    corpus = SEWA(str(tmp_path), words="words/{id}.csv")
+    (timed,) = corpus.utterances()
+    assert [(w.start, w.end, w.text) for w in timed.words] == [(0.52, 0.8, "ja"), (0.9, 1.4, "genau")]
+    assert "1 unparsable word timing lines (first: Train_01.csv:4)" in corpus.report
+    with pytest.raises(ValueError, match="words pattern .* must contain"):
+        SEWA(str(tmp_path), words="words.csv")

@@ -54,11 +54,11 @@ def test_write_rejects_unknown_suffix(tmp_path):
 
 def test_unreadable_files_name_the_path(tmp_path):
     missing = tmp_path / "missing.wav"
-    with pytest.raises(SertkError, match=r"missing\.wav: cannot read audio \(file not found\); check the corpus root"):
+    with pytest.raises(SertkError, match=r"missing\.wav: audio file not found \(check the corpus root\)"):
         load_audio(missing)
     garbage = tmp_path / "garbage.wav"
     garbage.write_bytes(b"not audio at all" * 10)
-    with pytest.raises(SertkError, match=r"garbage\.wav: cannot read audio \(.+\); check the corpus root"):
+    with pytest.raises(SertkError, match=r"garbage\.wav: unreadable audio \(.+\)"):
         load_audio(garbage)
 
 

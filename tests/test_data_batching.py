@@ -95,3 +95,37 @@ def test_speaker_normalizer_uses_each_speakers_own_statistics():
         norm.transform(arrays)
     with pytest.raises(ValueError, match="normalisation of 'x' must be one of standard, speaker, none"):
         Normalizer({"x": "corpus"})
+
+
+def _lengths_dataset(lengths):
+    from sertk.data.batching import SegmentDataset
+
+    arrays = [np.zeros((n, 3), np.float32) for n in lengths]
+    return SegmentDataset([str(i) for i in range(len(lengths))], {"x": arrays}, {"y": [0] * len(lengths)})
+
+
+def test_batches_are_torchs_own_when_lengths_are_alike():
+    import torch
+    from torch.utils.data import DataLoader
+
+    from sertk.data.batching import collate, make_loader
+
+    dataset = _lengths_dataset([50 + (7 * i) % 30 for i in range(45)])
+    ours = make_loader(dataset, 8, True, 5)
+    torchs = DataLoader(dataset, batch_size=8, shuffle=True, collate_fn=collate,
+                        generator=torch.Generator().manual_seed(5))
+    for _ in range(3):  # every epoch's shuffle too
+        assert [list(b.ids) for b in ours] == [list(b.ids) for b in torchs]
+
+
+def test_one_long_recording_never_pads_a_whole_batch():
+    from sertk.data.batching import make_loader
+
+    lengths = [50 + i for i in range(40)]
+    lengths[7] = 60_000  # a 10-minute recording among half-second ones (100 frames/s)
+    for shuffle in (False, True):
+        batches = list(make_loader(_lengths_dataset(lengths), 8, shuffle, 3))
+        assert sorted(int(i) for b in batches for i in b.ids) == list(range(40))
+        padded = [b.inputs["x"].shape[0] * b.inputs["x"].shape[1] for b in batches]
+        assert max(padded) == 60_000  # the long one alone; without the bound: 8 × 60 000
+        assert all(len(b.ids) == 1 for b in batches if "7" in b.ids)

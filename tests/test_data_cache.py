@@ -166,10 +166,29 @@ def test_parallel_equals_serial_and_warm_run_starts_no_workers(tmp_path, monkeyp
 def test_unreadable_audio_names_the_file(tmp_path):
     utts = _corpus(tmp_path)
     utts[1].path = str(tmp_path / "gone.wav")
-    with pytest.raises(SertkError, match=r"gone\.wav: cannot read audio"):
-        extract_features(utts, [("raw", Raw())], RATE, SegmentPolicy(), FeatureCache(None), workers=2)
+    done = extract_features(utts, [("raw", Raw())], RATE, SegmentPolicy(), FeatureCache(None), workers=2)
+    assert 1 not in done.kept and [s.kind for s in done.skipped] == ["audio file not found"]
+    assert "gone.wav" in done.skipped[0].message
+    with pytest.raises(SertkError, match=r"gone\.wav: audio file not found.*data.bad_audio: skip"):
+        extract_features(utts, [("raw", Raw())], RATE, SegmentPolicy(), FeatureCache(None), workers=2,
+                         bad_audio="stop")
 
 
 def test_wrong_feature_shape_is_reported(tmp_path):
     with pytest.raises(SertkError, match=r"feature 'f' \(flat\) returned shape \(8000,\); a frame-level feature"):
         extract_features(_corpus(tmp_path)[:1], [("f", Flat())], RATE, SegmentPolicy(), FeatureCache(None))
+
+
+def test_sweep_removes_only_old_temporary_files(tmp_path):
+    import os
+    import time
+
+    cache = FeatureCache(tmp_path)
+    cache.put("ab" + "0" * 62, [np.zeros(2)])
+    folder = tmp_path / "ab"
+    old, fresh = folder / ".x.npz.abc.tmp.npz", folder / ".y.npz.def.tmp.npz"
+    old.write_bytes(b"partial")
+    fresh.write_bytes(b"partial")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert cache.sweep() == 1
+    assert not old.exists() and fresh.exists() and cache.get("ab" + "0" * 62) is not None

@@ -57,7 +57,7 @@ def test_cache_params_ignore_unused_fields():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(policy="chunks"), "expected one of 'whole', 'fixed', 'slices'"),
-    (dict(seconds=0), "seconds must be > 0"),
+    (dict(seconds=0), "must be above 0 and at most 600 s"),
     (dict(policy="slices", seconds=2.0, min_last=3.0), "min_last must be between 0 and seconds"),
 ])
 def test_invalid_policies_are_rejected(kwargs, message):

@@ -115,7 +115,7 @@ class WordCount(Feature):
 
 
 def test_features_that_read_words_see_them_and_key_the_cache(tmp_path):
-    audio = np.zeros(RATE * 2, dtype=np.float32)
+    audio = (0.1 * np.sin(2 * np.pi * 200 * np.arange(RATE * 2) / RATE)).astype(np.float32)
     words = [Word(0.1, 0.4, "a"), Word(0.5, 0.9, "b"), Word(1.2, 1.8, "c")]
     utt = Utterance("u", "s", audio=audio, sample_rate=RATE, words=words)
     cache = FeatureCache(tmp_path)

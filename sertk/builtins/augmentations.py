@@ -14,9 +14,9 @@ import numpy as np
 
 from ..errors import SertkError
 from ..interfaces import Augmentation
+from ..signals import COLOR_EXPONENTS, colored_noise, room_response
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-COLOR_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}  # noise power ∝ 1 / f^exponent
 
 
 def _span(name: str, values: list[float], above: Optional[float] = None) -> tuple[float, float]:
@@ -51,19 +51,6 @@ def _random_file(files: list[Path], sample_rate: int, rng: np.random.Generator, 
 
 def _power(x: np.ndarray) -> float:
     return float(np.mean(np.square(x, dtype=np.float64))) if len(x) else 0.0
-
-
-def colored_noise(n: int, color: str, rng: np.random.Generator) -> np.ndarray:
-    """``n`` samples of Gaussian noise with power ∝ 1/f (pink) or 1/f² (brown),
-    shaped in the frequency domain (DC removed); white noise unshaped."""
-    white = rng.standard_normal(n)
-    exponent = COLOR_EXPONENTS[color]
-    if not exponent:
-        return white
-    spectrum = np.fft.rfft(white)
-    spectrum[0] = 0
-    spectrum[1:] /= np.fft.rfftfreq(n)[1:] ** (exponent / 2)
-    return np.fft.irfft(spectrum, n)
 
 
 class _Random(Augmentation):
@@ -183,11 +170,7 @@ class Reverb(_Random):
         if self._files is not None:
             h = _random_file(self._files, sample_rate, rng, "impulse response")
             return h[np.argmax(np.abs(h)):]
-        rt60 = rng.uniform(*self.rt60)
-        t = np.arange(max(int(round(rt60 * sample_rate)), 2)) / sample_rate
-        h = rng.standard_normal(len(t)) * 10 ** (-3 * t / rt60)  # amplitude −60 dB at t = rt60
-        h[0] = np.abs(h).max()
-        return h
+        return room_response(rng.uniform(*self.rt60), sample_rate, rng)
 
     def _apply(self, signal, sample_rate, rng):
         from scipy.signal import fftconvolve

@@ -162,7 +162,8 @@ class Spectrogram(Feature):
 
 
 class Pitch(Feature):
-    """Fundamental frequency (librosa YIN, Hz) and RMS energy (dB) every ``hop_ms``: (frames, 2).
+    """Fundamental frequency (YIN, Hz; :func:`sertk.signals.yin`, librosa's conventions
+    without its JIT) and RMS energy (dB) every ``hop_ms``: (frames, 2).
 
     YIN has no voicing decision, so F0 is reported on every frame; the energy
     column lets a model discount silent frames.  The analysis frame is the
@@ -170,7 +171,7 @@ class Pitch(Feature):
     """
 
     name = "pitch"
-    summary = "F0 (librosa YIN, Hz) and RMS energy (dB) per frame, output (frames, 2)"
+    summary = "F0 (YIN, Hz) and RMS energy (dB) per frame, output (frames, 2)"
 
     def __init__(self, fmin: float = 50.0, fmax: float = 500.0, hop_ms: float = 10.0):
         _positive(fmin=fmin, hop_ms=hop_ms)
@@ -180,9 +181,11 @@ class Pitch(Feature):
     def __call__(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
         import librosa
 
+        from ..signals import yin
+
         hop = _samples(self.hop_ms, sample_rate)
         frame = 1 << int(np.ceil(np.log2(2 * sample_rate / self.fmin + 1)))
-        f0 = librosa.yin(signal, fmin=self.fmin, fmax=self.fmax, sr=sample_rate, frame_length=frame, hop_length=hop)
+        f0 = yin(signal, sample_rate, self.fmin, self.fmax, frame, hop)
         rms = librosa.feature.rms(y=signal, frame_length=frame, hop_length=hop)[0]
         return np.stack([f0, _db(rms ** 2)], axis=1).astype(np.float32)
 

@@ -1,7 +1,8 @@
 """What a loaded corpus holds: counts per class, speaker and partition, and its duration.
 
 Durations come from the audio files' headers (``soundfile.info``), so no audio
-is decoded.
+is decoded; :func:`audio_problems` decodes every recording once to find those a
+run would skip.
 """
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..audio import check_signal, load_audio
+from ..data.extract import Skipped, skipped_report
+from ..errors import AudioProblem
 from ..interfaces import Utterance
+from ..progress import Progress, Silent
 
 
 def corpus_summary(utterances: Sequence[Utterance], key: str = "emotion") -> dict[str, Any]:
@@ -98,3 +103,22 @@ def _hours(seconds: float) -> str:
     hours, rest = divmod(int(round(seconds)), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{seconds:.1f} s ({hours}:{minutes:02d}:{secs:02d})"
+
+
+def audio_problems(utterances: Sequence[Utterance], progress: Progress = Silent()) -> list[str]:
+    """One line per kind of unusable recording (unreadable, truncated, empty, silent,
+    non-finite, extreme), with a count and examples: what ``sertk run`` would skip."""
+    found = []
+    with progress.task("Checking audio", total=len(utterances)) as task:
+        for i, utt in enumerate(utterances):
+            try:
+                if utt.audio is not None:
+                    check_signal(np.asarray(utt.audio), utt.sample_rate or 1, f"utterance {utt.id}")
+                else:
+                    signal, rate = load_audio(utt.path)
+                    check_signal(signal, rate, utt.path)
+            except AudioProblem as problem:
+                found.append(Skipped(i, problem.kind, str(problem)))
+            task.advance()
+    return skipped_report(found)
+

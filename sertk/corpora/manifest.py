@@ -9,6 +9,8 @@ transcript.
 from __future__ import annotations
 
 import csv
+import io
+import math
 import os
 from pathlib import Path
 from typing import ClassVar, Optional
@@ -46,11 +48,19 @@ class Manifest(LocalCorpus):
 
     def _load(self, check: Integrity) -> list[Utterance]:
         path = self._csv()
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            sample = handle.read(4096)
-            handle.seek(0)
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
-            rows = list(csv.DictReader(handle, dialect=dialect))
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as handle:
+                text = handle.read()
+        except UnicodeDecodeError as exc:
+            check.fail(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8")
+        try:
+            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        except csv.Error:  # one column, or nothing to tell the delimiter by
+            dialect = csv.excel
+        try:
+            rows = list(csv.DictReader(io.StringIO(text), dialect=dialect))
+        except csv.Error as exc:
+            check.fail(f"{path} is not a readable CSV ({exc})")
         required = ["path", *(["speaker"] if self.speaker_required else []),
                     *[c for c in (self.label_column, self.text_column) if c], *self.dimensions]
         header = list(rows[0]) if rows else []
@@ -87,10 +97,13 @@ class Manifest(LocalCorpus):
                 return None
             labels["emotion"] = self.vocabulary.get(value, value)
         try:
-            labels.update({dim: float(row[dim]) for dim in self.dimensions})
-        except ValueError:
-            check.problem("rows with non-numeric dimensions", where)
+            values = {dim: float(row[dim]) for dim in self.dimensions}
+        except (ValueError, TypeError):
+            values = None
+        if values is None or not all(math.isfinite(v) for v in values.values()):
+            check.problem("rows with missing, non-numeric or non-finite dimensions", where)
             return None
+        labels.update(values)
         text = (row.get(self.text_column) or "").strip() if self.text_column else None
         if self.text_column and not text:
             check.problem("rows without text", where)

@@ -6,8 +6,15 @@ Database for Audio-Visual Emotion and Sentiment Research in the Wild", IEEE
 TPAMI 2019.  German video-chat recordings named ``Train_NN``, ``Devel_NN`` and
 ``Test_NN``, each with a label file of arousal, valence and liking every
 100 ms (``instance;time;arousal;valence;liking``) and a turn-level
-transcription (``start;end;text``, seconds).  Copies differ in layout, so
-every path is a pattern with ``{id}`` standing for the recording name.
+transcription (``start;end;text``, seconds; the text may be quoted,
+``start;end;'text'``, as in the files Tzirakis et al. (ICASSP 2021) used).
+Copies differ in layout, so every path is a pattern with ``{id}`` standing
+for the recording name.
+
+Word timings: from word-level files (``start;end;word``, e.g. written by a
+forced aligner) when the ``words`` pattern is given; otherwise each turn is
+split at white space into words whose durations are proportional to their
+character counts (an approximation of a forced alignment).
 """
 from __future__ import annotations
 
@@ -36,14 +43,15 @@ class SEWA(LocalCorpus):
     def __init__(self, root: str, audio: str = "audio/{id}.wav", labels: str = "labels/{id}.csv",
                  transcriptions: Optional[str] = "transcriptions/{id}.csv", delimiter: str = ";",
                  dimensions: Optional[list[str]] = None, partitions: Optional[list[str]] = None,
-                 delay_s: float = 0.0):
-        for key, pattern in (("audio", audio), ("labels", labels), ("transcriptions", transcriptions)):
+                 delay_s: float = 0.0, words: Optional[str] = None):
+        for key, pattern in (("audio", audio), ("labels", labels), ("transcriptions", transcriptions),
+                             ("words", words)):
             if pattern is not None and "{id}" not in pattern:
                 raise ValueError(f"{key} pattern {pattern!r} must contain {{id}}")
         if delay_s < 0:
             raise ValueError(f"delay_s must be >= 0, got {delay_s}")
         self.root = root
-        self.audio, self.labels, self.transcriptions = audio, labels, transcriptions
+        self.audio, self.labels, self.transcriptions, self.words = audio, labels, transcriptions, words
         self.delimiter = delimiter
         self.dimensions = tuple(dimensions) if dimensions else DIMENSIONS
         self.partitions = tuple(p.lower() for p in partitions) if partitions else ("train", "devel")
@@ -68,9 +76,14 @@ class SEWA(LocalCorpus):
             if contours is None:
                 continue
             turns = self._turns(root / self.transcriptions.format(id=rec), check) if self.transcriptions else []
+            if self.words:
+                words = self._timed(root / self.words.format(id=rec), check, "recordings without word timings",
+                                    "unparsable word timing lines")
+            else:
+                words = [w for turn in turns for w in split_turn(turn)]
             out.append(Utterance(
                 id=rec, speaker=rec, path=path, partition=partition, corpus=self.name, contours=contours,
-                transcript=" ".join(t.text for t in turns) if turns else None,
+                transcript=" ".join(t.text for t in turns) if turns else None, words=words,
                 meta={"turns": turns, "delay_s": self.delay_s}))
         return out
 
@@ -99,19 +112,39 @@ class SEWA(LocalCorpus):
                 for i, dim in enumerate(self.dimensions)}
 
     def _turns(self, path: Path, check: Integrity) -> list[Word]:
-        rows = _rows(path, self.delimiter, check, "recordings without transcription", maxsplit=2)
-        turns = []
+        return self._timed(path, check, "recordings without transcription", "unparsable transcription lines")
+
+    def _timed(self, path: Path, check: Integrity, missing: str, unparsable: str) -> list[Word]:
+        """``start;end;text`` lines (a header line is skipped; quotes around the text are dropped)."""
+        rows = _rows(path, self.delimiter, check, missing, maxsplit=2)
+        out = []
         for number, row in rows or []:
             try:
                 start, end = float(row[0]), float(row[1])
             except (ValueError, IndexError):
                 if number > 1:
-                    check.problem("unparsable transcription lines", f"{path.name}:{number}")
+                    check.problem(unparsable, f"{path.name}:{number}")
                 continue
-            text = row[2].strip() if len(row) > 2 else ""
+            text = _unquote(row[2].strip()) if len(row) > 2 else ""
             if text:
-                turns.append(Word(start, end, text))
-        return turns
+                out.append(Word(start, end, text))
+        return out
+
+
+def split_turn(turn: Word) -> list[Word]:
+    """A turn's white-space separated words, its time shared out in proportion to their
+    character counts (an approximation of forced alignment)."""
+    tokens = turn.text.split()
+    edges = np.concatenate([[0], np.cumsum([len(t) for t in tokens])]) / max(sum(len(t) for t in tokens), 1)
+    times = turn.start + edges * (turn.end - turn.start)
+    return [Word(float(times[i]), float(times[i + 1]), t) for i, t in enumerate(tokens)]
+
+
+def _unquote(text: str) -> str:
+    """The text without one pair of surrounding single or double quotes."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1].strip()
+    return text
 
 
 def _rows(path: Path, delimiter: str, check: Integrity, missing: str, maxsplit: int = -1):

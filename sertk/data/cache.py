@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 import zipfile
 from pathlib import Path
 from typing import Optional
@@ -47,6 +49,25 @@ class FeatureCache:
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.npz"
+
+    def sweep(self, older_than_s: float = 3600.0) -> int:
+        """Delete temporary files left by writers that were killed (older than
+        ``older_than_s``, so a concurrent run's files in progress stay); returns how many."""
+        if self.root is None or not self.root.is_dir():
+            return 0
+        now, removed = time.time(), 0
+        for folder in self.root.iterdir():
+            if not folder.is_dir():
+                continue
+            for entry in os.scandir(folder):
+                if entry.name.startswith(".") and ".tmp" in entry.name:
+                    try:
+                        if now - entry.stat().st_mtime > older_than_s:
+                            os.unlink(entry.path)
+                            removed += 1
+                    except OSError:
+                        continue
+        return removed
 
     def get(self, key: str) -> Optional[list[np.ndarray]]:
         """The stored arrays, or None when absent, disabled or unreadable."""

@@ -8,16 +8,20 @@ torch/OpenMP thread.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
-from typing import Iterator, Optional
+from dataclasses import dataclass, field
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
 from ..audio import utterance_signal
-from ..errors import SertkError
+from ..errors import AudioProblem, SertkError
 from ..interfaces import Feature, FeatureInfo, SegmentContext, Utterance, Word
 from ..progress import Progress, Silent
 from .cache import FeatureCache, audio_digest, cache_key
@@ -36,12 +40,25 @@ class Segment:
 
 
 @dataclass
+class Skipped:
+    """An utterance left out of extraction: its problem ``kind`` and the one-line ``message``."""
+
+    utt_index: int
+    kind: str
+    message: str
+
+
+@dataclass
 class Extracted:
-    """Segments and, per feature key, one array per segment in the same order."""
+    """Segments and, per feature key, one array per segment in the same order.
+    ``kept`` are the indices (into the utterances given) of the utterances the
+    segments belong to, in order; ``skipped`` the ones left out and why."""
 
     segments: list[Segment]
     arrays: dict[str, list[np.ndarray]]
     info: dict[str, FeatureInfo]
+    kept: list[int] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 @dataclass
@@ -51,44 +68,117 @@ class _Done:
     arrays: dict[str, list[np.ndarray]]
 
 
+def skipped_report(skipped: Sequence[Skipped]) -> list[str]:
+    """One line per kind of problem: how many recordings were skipped, with examples."""
+    kinds: dict[str, list[str]] = {}
+    for s in skipped:
+        kinds.setdefault(s.kind, []).append(s.message)
+    return [f"skipped {len(m)} recording{'s' if len(m) > 1 else ''} with {kind}: {'; '.join(m[:3])}"
+            + (" ..." if len(m) > 3 else "") for kind, m in kinds.items()]
+
+
 def extract_features(utterances: list[Utterance], features: list[tuple[str, Feature]], sample_rate: int,
                      policy: SegmentPolicy, cache: FeatureCache, workers: int = 1,
-                     progress: Progress = Silent()) -> Extracted:
+                     progress: Progress = Silent(), bad_audio: str = "skip") -> Extracted:
     """Extract every ``(key, feature)`` from every segment of every utterance.
 
     With ``workers > 1`` the cache is first read here, and only utterances
     with a missing entry go to worker processes, so a warm run starts none.
+    An utterance whose audio or features are unusable (see
+    :func:`sertk.audio.check_signal`; non-finite feature values are never
+    cached) is skipped, or stops the run with ``bad_audio="stop"``.  A Ctrl-C
+    stops extraction even when a compiled library swallowed it.
     """
-    done: list[Optional[_Done]] = [None] * len(utterances)
-    args = (features, sample_rate, policy, cache)
-    with progress.task("Extracting features", total=len(utterances)) as task:
+    results: list = [None] * len(utterances)
+
+    def settle(i: int, result) -> None:
+        if isinstance(result, Skipped) and bad_audio == "stop":
+            raise SertkError(f"{result.message}; fix or remove the file, or set data.bad_audio: skip")
+        results[i] = result
+
+    with progress.task("Extracting features", total=len(utterances)) as task, _noticed_interrupts() as interrupt:
+        args = (features, sample_rate, policy, cache, interrupt)
         todo = []
         for i, utt in enumerate(utterances):
-            done[i] = _extract_utterance(utt, *args, compute=workers <= 1)
-            if done[i] is None:
+            result = _extract_utterance(i, utt, *args, compute=workers <= 1)
+            interrupt.check()
+            if result is None:
                 todo.append(i)
-            else:
-                task.advance()
-        for i, result in _compute(utterances, todo, args, workers):
-            done[i] = result
+                continue
+            settle(i, result)
             task.advance()
-    return _assemble(utterances, features, sample_rate, done)
+        for i, result in _compute(utterances, todo, args, workers):
+            interrupt.check()
+            settle(i, result)
+            task.advance()
+    kept = [i for i, r in enumerate(results) if isinstance(r, _Done)]
+    extracted = _assemble([utterances[i] for i in kept], features, sample_rate, [results[i] for i in kept])
+    extracted.kept = kept
+    extracted.skipped = [r for r in results if isinstance(r, Skipped)]
+    return extracted
 
 
-def _compute(utterances: list[Utterance], todo: list[int], args: tuple, workers: int) -> Iterator[tuple[int, _Done]]:
-    """Yield ``(index, result)`` for the utterances ``todo``, in spawned processes when there are several."""
-    if workers <= 1 or len(todo) <= 1:
-        yield from ((i, _extract_utterance(utterances[i], *args)) for i in todo)
+class _Interrupt:
+    """Whether Ctrl-C was pressed during extraction (some compiled libraries, e.g.
+    openSMILE's callbacks, catch the KeyboardInterrupt and return NaN instead)."""
+
+    hit = False
+
+    def check(self) -> None:
+        if self.hit:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _noticed_interrupts() -> Iterator[_Interrupt]:
+    state = _Interrupt()
+    if threading.current_thread() is not threading.main_thread():
+        yield state
         return
-    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_init_worker, initargs=args) as pool:
-        futures = {pool.submit(_work, utterances[i]): i for i in todo}
-        try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        except BaseException:
-            pool.shutdown(cancel_futures=True)
-            raise
+
+    def remember(signum, frame):
+        state.hit = True
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, remember)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _compute(utterances: list[Utterance], todo: list[int], args: tuple, workers: int) -> Iterator[tuple[int, object]]:
+    """Yield ``(index, result)`` for the utterances ``todo``, in spawned processes when there are several."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    if workers <= 1 or len(todo) <= 1:
+        yield from ((i, _extract_utterance(i, utterances[i], *args)) for i in todo)
+        return
+    pool = ProcessPoolExecutor(min(workers, len(todo), os.cpu_count() or 1),
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=args[:4])
+    futures = {pool.submit(_work, i, utterances[i]): i for i in todo}
+    try:
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    except BrokenProcessPool:
+        pending = [utterances[i].path or utterances[i].id for f, i in futures.items() if not f.done()]
+        raise SertkError(f"a feature extraction worker crashed (e.g. a fault in a compiled library) while "
+                         f"extracting one of {len(pending)} files such as {', '.join(map(str, pending[:3]))}; "
+                         f"rerun with data.workers: 1 to see which file and why") from None
+    finally:
+        _stop(pool)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down now: cancel queued work and end workers still busy."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 _worker_args: tuple = ()
@@ -97,22 +187,51 @@ _worker_args: tuple = ()
 def _init_worker(*args) -> None:
     """Keep the features for all of this worker's tasks (so lazily built state such as an
     openSMILE extractor is built once) and use one torch/OpenMP thread, read when a feature
-    first imports torch."""
+    first imports torch.  A worker ignores Ctrl-C (the main process stops it) and dies
+    with the main process, even when that is killed."""
     global _worker_args
-    _worker_args = args
+    _worker_args = (*args, _Interrupt())
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
 
 
-def _work(utt: Utterance) -> _Done:
-    return _extract_utterance(utt, *_worker_args)
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (elsewhere: a watcher thread)."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        if ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL) == 0:  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
-def _extract_utterance(utt: Utterance, features: list[tuple[str, Feature]], sample_rate: int, policy: SegmentPolicy,
-                       cache: FeatureCache, compute: bool = True) -> Optional[_Done]:
-    """Cached or computed arrays of one utterance; None at the first cache miss when not ``compute``."""
-    signal = utterance_signal(utt, sample_rate)
-    bounds = segment_bounds(len(signal), sample_rate, policy)
-    digest = audio_digest(signal)
+def _work(i: int, utt: Utterance):
+    return _extract_utterance(i, utt, *_worker_args)
+
+
+def _extract_utterance(i: int, utt: Utterance, features: list[tuple[str, Feature]], sample_rate: int,
+                       policy: SegmentPolicy, cache: FeatureCache, interrupt: _Interrupt, compute: bool = True):
+    """Cached or computed arrays of one utterance (:class:`_Done`), a :class:`Skipped`, or
+    None at the first cache miss when not ``compute``.  Nothing non-finite, and nothing
+    computed after a Ctrl-C, enters the cache."""
+    try:
+        signal_ = utterance_signal(utt, sample_rate)
+    except AudioProblem as problem:
+        return Skipped(i, problem.kind, str(problem))
+    bounds = segment_bounds(len(signal_), sample_rate, policy)
+    digest = audio_digest(signal_)
     pieces = None
     contexts = [segment_context(utt, start / sample_rate, end / sample_rate) for start, end in bounds]
     out = {}
@@ -123,11 +242,15 @@ def _extract_utterance(utt: Utterance, features: list[tuple[str, Feature]], samp
         if arrays is None:
             if not compute:
                 return None
-            pieces = pieces if pieces is not None else cut(signal, bounds)
+            pieces = pieces if pieces is not None else cut(signal_, bounds)
             arrays = [_checked(feature.extract(p, sample_rate, c), key, feature) for p, c in zip(pieces, contexts)]
+            interrupt.check()
+            if not all(np.isfinite(a).all() for a in arrays):
+                return Skipped(i, "non-finite feature values",
+                               f"{utt.path or utt.id}: feature '{key}' ({feature.name}) gave NaN or Inf values")
             cache.put(entry, arrays)
         out[key] = arrays
-    return _Done(len(signal), bounds, out)
+    return _Done(len(signal_), bounds, out)
 
 
 def segment_context(utt: Utterance, start_s: float, end_s: float) -> SegmentContext:

@@ -16,6 +16,10 @@ import numpy as np
 
 from ..interfaces import TRANSCRIPT, Head, Utterance
 
+MISSING_CLASS = -1
+"""The class index of a label an utterance lacks (``data.missing_labels: mask``); a missing
+value is NaN and a missing contour has no frames."""
+
 _NON_TEXT = re.compile(r"[^\w' ]+|_|\d")
 _SPACES = re.compile(r"\s+")
 
@@ -46,8 +50,32 @@ def has_target(utt: Utterance, head: Head) -> bool:
     if head.kind == "sequence":
         return bool(utt.transcript) if key == TRANSCRIPT else bool(utt.alignments.get(key))
     if head.level == "frame":
-        return key in utt.contours
-    return utt.labels.get(key) is not None
+        return key in utt.contours and bool(np.isfinite(utt.contours[key].values).any())
+    value = utt.labels.get(key)
+    return value is not None and (isinstance(value, str) or bool(np.isfinite(float(value))))
+
+
+def maskable(head: Head) -> bool:
+    """Whether ``data.missing_labels: mask`` may leave this head's label out (classification and
+    regression heads; a sequence head's target stays required: an empty one is a valid target)."""
+    return head.kind != "sequence"
+
+
+def missing_target(head: Head) -> Any:
+    """The placeholder target of a label an utterance lacks: class ``MISSING_CLASS``, NaN, or a
+    contour without frames."""
+    if head.level == "frame":
+        dtype = np.int64 if head.kind == "classification" else np.float32
+        return FrameTarget(np.zeros(0, dtype=np.float32), np.zeros(0, dtype=dtype), float("nan"))
+    return MISSING_CLASS if head.kind == "classification" else float("nan")
+
+
+def present(head: Head, values: Any) -> Any:
+    """Which encoded utterance-level targets (a numpy array or tensor) carry a label: False at
+    ``MISSING_CLASS`` and NaN."""
+    if not maskable(head):
+        raise ValueError(f"sequence head {head.name!r} has no missing-label placeholder")
+    return values >= 0 if head.kind == "classification" else values == values
 
 
 def sequence_tokens(utt: Utterance, key: str, start_s: float = 0.0, end_s: float = float("inf")) -> list[str]:
@@ -79,6 +107,8 @@ def contour_target(utt: Utterance, head: Head, start_s: float, end_s: float) -> 
     """The contour frames inside the segment (the nearest one, interpolated at
     the segment's middle, when none falls inside)."""
     contour = utt.contours[head.label_key]
+    finite = np.isfinite(np.asarray(contour.values, dtype=np.float64))  # unrated frames are left out
+    contour = type(contour)(np.asarray(contour.times)[finite], np.asarray(contour.values)[finite])
     times = np.asarray(contour.times, dtype=np.float64)
     rate = 1.0 / float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / max(end_s - start_s, 1e-3)
     keep = (times >= start_s) & (times < end_s)
@@ -95,9 +125,11 @@ def contour_target(utt: Utterance, head: Head, start_s: float, end_s: float) -> 
 def segment_target(utt: Utterance, head: Head, start_s: float, end_s: float) -> Any:
     """The encoded target of ``head`` for the segment ``start_s``..``end_s`` of ``utt``:
     a class index or float (utterance heads), a :class:`FrameTarget` (contours)
-    or token indices (sequence heads)."""
+    or token indices (sequence heads); :func:`missing_target` where ``utt`` lacks the label."""
     if head.kind == "sequence":
         return head.encode(sequence_tokens(utt, head.label_key, start_s, end_s))
+    if not has_target(utt, head):
+        return missing_target(head)
     if head.level == "frame":
         return contour_target(utt, head, start_s, end_s)
     return head.encode(utt.labels[head.label_key])

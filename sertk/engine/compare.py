@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -25,10 +24,9 @@ SIGNIFICANCE_COLUMNS = ("run1", "run2", "head", "metric", "pairs", "mean_differe
 def _read(run_dir: Path) -> tuple[dict, dict]:
     layout = RunLayout(run_dir)
     layout.require((layout.recipe, layout.metrics))
-    try:
-        metrics = json.loads(layout.metrics.read_text())
-    except json.JSONDecodeError as exc:
-        raise SertkError(f"{layout.metrics}: unreadable ({exc.msg}); rerun the recipe") from None
+    metrics = layout.read_json(layout.metrics)
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("heads"), dict):
+        raise SertkError(f"{layout.metrics}: damaged or not written by this sertk (no heads); run the recipe again")
     return read_yaml(layout.recipe), metrics
 
 
@@ -43,12 +41,14 @@ def run_rows(run_dir: str | Path) -> list[dict[str, Any]]:
     corpora = recipe.get("corpus")
     corpus = "+".join(_name(c) for c in corpora) if isinstance(corpora, list) else _name(corpora)
     rows = []
-    for head, summary in metrics["heads"].items():
-        rows.append({"run": run_dir.name, "corpus": corpus,
-                     "features": "+".join(_name(f) for f in recipe.get("features") or []),
-                     "model": _name(recipe.get("model")), "protocol": _name(recipe.get("protocol")),
-                     "folds": len(metrics["folds"]), "head": head, "n": summary["n"], "kind": summary["kind"],
-                     "pooled": summary["pooled"], "ci95": summary["ci95"]})
+    layout = RunLayout(run_dir)
+    with layout.reading(layout.metrics):
+        for head, summary in metrics["heads"].items():
+            rows.append({"run": run_dir.name, "corpus": corpus,
+                         "features": "+".join(_name(f) for f in recipe.get("features") or []),
+                         "model": _name(recipe.get("model")), "protocol": _name(recipe.get("protocol")),
+                         "folds": len(metrics["folds"]), "head": head, "n": summary["n"], "kind": summary["kind"],
+                         "pooled": dict(summary["pooled"]), "ci95": summary["ci95"]})
     return rows
 
 
@@ -82,6 +82,15 @@ def paired_significance(run1: str | Path, run2: str | Path, seed: int = 0) -> li
     and the two-sided paired permutation p-value (None with a single pair)."""
     run1, run2 = Path(run1), Path(run2)
     heads1, heads2 = _read(run1)[1]["heads"], _read(run2)[1]["heads"]
+    with RunLayout(run1).reading(Path(f"{run1 / 'metrics.json'} or {run2 / 'metrics.json'}")):
+        rows = _paired_rows(run1, run2, heads1, heads2, seed)
+    if not rows:
+        raise SertkError(f"runs {run1} and {run2} have no fold in common (per-fold scores are paired by fold name "
+                         f"and head); compare runs made with the same protocol")
+    return rows
+
+
+def _paired_rows(run1: Path, run2: Path, heads1: dict, heads2: dict, seed: int) -> list[dict[str, Any]]:
     rows = []
     for head in (h for h in heads1 if h in heads2):
         folds1, folds2 = heads1[head].get("folds", {}), heads2[head].get("folds", {})
@@ -97,9 +106,6 @@ def paired_significance(run1: str | Path, run2: str | Path, seed: int = 0) -> li
                              "mean_difference": float(np.mean(pairs[:, 1] - pairs[:, 0])),
                              "p_value": paired_permutation_test(pairs[:, 0], pairs[:, 1], seed)
                              if len(pairs) > 1 else None})
-    if not rows:
-        raise SertkError(f"runs {run1} and {run2} have no fold in common (per-fold scores are paired by fold name "
-                         f"and head); compare runs made with the same protocol")
     return rows
 
 

@@ -9,8 +9,8 @@ from typing import Optional, Sequence
 
 
 from ..data.cache import FeatureCache
-from ..data.extract import Extracted, extract_features
-from ..data.targets import has_target, sequence_vocabularies
+from ..data.extract import Extracted, extract_features, skipped_report
+from ..data.targets import has_target, maskable, sequence_vocabularies
 from ..errors import SertkError
 from ..interfaces import Feature, FeatureInfo, Head, LabelSpace, Utterance
 from ..progress import Progress, Silent
@@ -111,15 +111,31 @@ def prepare_data(recipe: Recipe, registry: Registry, progress: Progress = Silent
         normalize[spec.input_key] = spec.normalize or feature.normalize
     cache = FeatureCache(Path(recipe.data.cache_dir) if recipe.data.cache_dir else default_cache_dir() / "features"
                          if recipe.data.cache else None)
+    cache.sweep()
     extracted = extract_features(utterances, features, recipe.data.sample_rate, recipe.data.segment, cache,
-                                 workers=recipe.data.workers, progress=progress)
+                                 workers=recipe.data.workers, progress=progress, bad_audio=recipe.data.bad_audio)
+    for line in skipped_report(extracted.skipped):
+        progress.log(line)
+    utterances = [utterances[i] for i in extracted.kept]
+    if not utterances:
+        raise SertkError("no usable audio: every recording was skipped (see the lines above)")
     return Data(utterances, extracted, label_space(utterances, recipe.data.target), normalize, features,
                 recipe.data.sample_rate)
 
 
-def usable(utterances: Sequence[Utterance], heads: Sequence[Head]) -> list[int]:
-    """Indices of utterances that carry a target for every head."""
-    return [i for i, u in enumerate(utterances) if all(has_target(u, h) for h in heads)]
+def usable(utterances: Sequence[Utterance], heads: Sequence[Head], missing: str = "drop") -> list[int]:
+    """Indices of the utterances a model can be trained and scored on (``data.missing_labels``):
+    with ``drop``, those that carry a target for every head; with ``mask``, those that carry at
+    least one head's target (and every sequence head's, see :func:`~sertk.data.targets.maskable`)."""
+    if missing == "drop":
+        return [i for i, u in enumerate(utterances) if all(has_target(u, h) for h in heads)]
+    return [i for i, u in enumerate(utterances) if any(has_target(u, h) for h in heads)
+            and all(has_target(u, h) for h in heads if not maskable(h))]
+
+
+def label_counts(utterances: Sequence[Utterance], heads: Sequence[Head]) -> dict[str, int]:
+    """How many of the utterances carry each head's target."""
+    return {h.name: sum(has_target(u, h) for u in utterances) for h in heads}
 
 
 def expected_counts(expect: dict[str, int], found: dict[str, int]) -> dict[str, dict]:

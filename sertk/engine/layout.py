@@ -2,6 +2,7 @@
 
 ::
 
+    UNFINISHED                                       present until the run has finished
     recipe.yaml  run.json  folds.json  data.json       written before training
     folds/<fold>/model.pt  folds/<fold>/normalizer.npz  per fold (repeats: <fold>@r<k>)
     metrics.json  predictions.csv  frames.csv  history.json   reports
@@ -10,9 +11,11 @@
 """
 from __future__ import annotations
 
+import contextlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Iterator
 
 from ..atomic import safe_name
 from ..errors import SertkError
@@ -31,6 +34,10 @@ class RunLayout:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dir", Path(self.dir))
+
+    @property
+    def unfinished(self) -> Path:
+        return self.dir / "UNFINISHED"
 
     @property
     def recipe(self) -> Path:
@@ -81,7 +88,7 @@ class RunLayout:
         return self.fold_dir(fold) / "model.pt"
 
     def estimator(self, fold: str) -> Path:
-        return self.fold_dir(fold) / "model.pkl"
+        return self.fold_dir(fold) / "model.npz"
 
     def normalizer(self, fold: str) -> Path:
         return self.fold_dir(fold) / "normalizer.npz"
@@ -92,8 +99,25 @@ class RunLayout:
         return path
 
     def require(self, paths: Iterable[Path]) -> None:
-        """A user error unless every path exists (a finished run)."""
+        """A user error unless the run has finished and every path exists."""
+        if self.unfinished.is_file():
+            raise SertkError(f"{self.dir}: an unfinished run (interrupted, failed or still running); "
+                             f"run the recipe again")
         for path in paths:
             if not path.is_file():
                 raise SertkError(f"{self.dir}: not a finished sertk run (no {path.relative_to(self.dir)}); "
                                  f"pass a folder made by sertk run")
+
+    def read_json(self, path: Path) -> Any:
+        """A JSON file of the run, or a user error naming it when it is damaged."""
+        with self.reading(path):
+            return json.loads(path.read_text(encoding="utf-8"))
+
+    @contextlib.contextmanager
+    def reading(self, path: Path) -> Iterator[None]:
+        """Turn a damaged or foreign run file (unparsable, or missing what sertk wrote) into one line."""
+        try:
+            yield
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            raise SertkError(f"{path}: damaged or not written by this sertk ({type(exc).__name__}: "
+                             f"{str(exc)[:120]}); run the recipe again") from None

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..atomic import write_json, write_text
+from ..data.targets import maskable, present
 from ..interfaces import Head
 from .layout import RunLayout
 
@@ -60,7 +61,8 @@ def baselines(head: Head, outcomes, metrics: Sequence, seed: int) -> dict[str, d
     n = len(head.classes)
     rng = np.random.default_rng(seed)
     guesses = np.eye(n)[rng.integers(0, n, size=len(y))]
-    test_majority = np.eye(n)[np.full(len(y), int(np.argmax(np.bincount(y.astype(int), minlength=n))))]
+    labelled = y[present(head, y)].astype(int)  # data.missing_labels: mask leaves missing labels out
+    test_majority = np.eye(n)[np.full(len(y), int(np.argmax(np.bincount(labelled, minlength=n))))]
     train_majority = np.concatenate([np.eye(n)[np.full(len(o.unit_ids), int(np.argmax(o.train_counts[head.name])))]
                                      for o in outcomes])
     chance = {m.name: m.chance(n) for m in metrics if m.chance(n) is not None}
@@ -105,7 +107,8 @@ def head_summary(head: Head, outcomes, metrics: Sequence, seed: int) -> dict[str
         m.name: list(bootstrap_ci(lambda a, b, _m=m: score(head, a, b, [_m])[_m.name], y, out, seed=seed))
         for m in metrics}
     summary = {"kind": head.kind, "level": head.level, "pooled": pooled, "ci95": ci, "folds": per_fold,
-               "over_folds": summarize(list(per_fold.values())), "n": int(len(y))}
+               "over_folds": summarize(list(per_fold.values())),
+               "n": int(present(head, y).sum()) if maskable(head) and not frame else int(len(y))}
     if frame:
         summary["per_recording"] = per_recording(head, outcomes, metrics)
         summary["recordings"] = int(sum(len(o.unit_ids) for o in outcomes))
@@ -163,6 +166,8 @@ def write_predictions(path, heads: Sequence[Head], outcomes) -> None:
                 continue
             targets, outputs = o.targets[h.name], o.outputs[h.name]
             for i, uid in enumerate(o.unit_ids):
+                if maskable(h) and not present(h, np.asarray(targets[i])):
+                    continue  # no label for this head (data.missing_labels: mask)
                 if h.kind == "sequence":
                     row = [_tokens(h, targets[i]), _tokens(h, outputs[i])]
                 elif h.kind == "classification":

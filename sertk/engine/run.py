@@ -9,15 +9,17 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_path, write_json
+from ..atomic import atomic_path, safe_name, write_json, write_text
+from ..data.targets import MISSING_CLASS, segment_target
 from ..errors import SertkError
 from ..interfaces import Fold, Head
 from ..progress import Progress, Silent
 from ..recipe import Recipe, resolved
 from ..registry import Registry
 from .components import build_model
-from .experiment import Data, class_counts, expected_counts, prepare_data, usable
+from .experiment import Data, class_counts, expected_counts, label_counts, load_utterances, prepare_data, usable
 from .layout import RunLayout, fold_name
+from .preflight import preflight
 from .rundir import create_run_dir, write_provenance
 
 
@@ -82,16 +84,15 @@ def resolve_folds(recipe: Recipe, registry: Registry, data: Data, keep: list[int
 
 
 def save_model(layout: RunLayout, fold: str, model) -> None:
-    """A fold's trained model: a state dict for networks, a pickle for estimators."""
-    import pickle
-
+    """A fold's trained model: a state dict for networks, named arrays for estimators."""
+    import numpy as np
     import torch
 
     from ..model import EstimatorModel
 
     if isinstance(model, EstimatorModel):
-        with atomic_path(layout.estimator(fold)) as tmp:
-            tmp.write_bytes(pickle.dumps(model))
+        with atomic_path(layout.estimator(fold)) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **model.state())
         return
     with atomic_path(layout.model(fold)) as tmp:
         torch.save(model.state_dict(), tmp)
@@ -129,12 +130,17 @@ def run_fold(recipe: Recipe, registry: Registry, data: Data, fold: Fold, heads: 
         outcome.unit_ids = [data.utterances[u].id for u in units]
         outcome.speakers = [data.utterances[u].speaker for u in units]
         outcome.outputs = unit_outputs
-        outcome.targets = {h.name: np.asarray([h.encode(data.utterances[u].labels[h.label_key]) for u in units])
+        outcome.targets = {h.name: np.asarray([segment_target(data.utterances[u], h, 0.0, float("inf")) for u in units])
                            for h in heads}
-    outcome.train_counts = {h.name: np.bincount(np.asarray(session.train.targets[h.name], dtype=int),
-                                                minlength=len(h.classes))
+    outcome.train_counts = {h.name: np.bincount(_labelled_classes(session.train.targets[h.name]), minlength=len(h.classes))
                             for h in heads if h.kind == "classification" and h.level == "utterance"}
     return outcome
+
+
+def _labelled_classes(targets) -> np.ndarray:
+    """Class indices of the segments that carry the label (``MISSING_CLASS`` left out)."""
+    targets = np.asarray(targets, dtype=int)
+    return targets[targets != MISSING_CLASS]
 
 
 def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progress: Progress = Silent(),
@@ -145,16 +151,24 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
     from .trained import run_analyzers
 
     layout = RunLayout(create_run_dir(out_dir or recipe.output.dir, recipe.output.name, recipe.stem))
+    write_text(layout.unfinished, "this run has not finished: it was interrupted, failed or is still running\n")
     write_provenance(layout, resolved(recipe), recipe.source, plugins, recipe.train.seed)
     progress.log(f"run directory: {layout.dir}")
-    data = prepare_data(recipe, registry, progress)
+    utterances = load_utterances(recipe, registry, progress)
+    preflight(recipe, registry, utterances)
+    data = prepare_data(recipe, registry, progress, utterances)
     probe = build_model(recipe, registry, data.info, data.labels, recipe.train.seed)
     heads = list(probe.heads)
-    keep = usable(data.utterances, heads)
+    keep = usable(data.utterances, heads, recipe.data.missing_labels)
     dropped = len(data.utterances) - len(keep)
     if dropped:
-        progress.log(f"{dropped} utterances lack a target for heads {[h.name for h in heads]}; they are left out "
-                     f"of the folds (a training strategy may use them as unlabelled audio)")
+        progress.log(f"{dropped} utterances lack a target for {'any' if recipe.data.missing_labels == 'mask' else 'every'}"
+                     f" head of {[h.name for h in heads]}; they are left out of the folds (a training strategy may "
+                     f"use them as unlabelled audio)")
+    if recipe.data.missing_labels == "mask":
+        counts = label_counts([data.utterances[i] for i in keep], heads)
+        progress.log("labels per head (data.missing_labels: mask): " + ", ".join(f"{h} {n}/{len(keep)}"
+                                                                                   for h, n in counts.items()))
     if not keep:
         raise SertkError(f"no utterance has targets for the model's heads {[h.label_key for h in heads]}")
     expected = expected_counts(recipe.data.expect, {"utterances": len(keep), "segments": len(data.segments_of(keep))})
@@ -166,6 +180,12 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
             counts = class_counts([data.utterances[i] for i in keep], h)
             progress.log(f"{h.name}: " + ", ".join(f"{c} {n}" for c, n in counts.items()))
     folds = resolve_folds(recipe, registry, data, keep, heads, inner=not isinstance(probe, EstimatorModel))
+    folders: dict[str, str] = {}
+    for fold in folds:
+        other = folders.setdefault(safe_name(fold.name), fold.name)
+        if other != fold.name:
+            raise SertkError(f"folds '{other}' and '{fold.name}' would share the folder folds/{safe_name(fold.name)}; "
+                             f"rename one of these speakers or groups in the corpus")
     write_json(layout.folds, {f.name: {p: [data.utterances[i].id for i in getattr(f, p)]
                                        for p in ("train", "validation", "test")} for f in folds})
     write_json(layout.data, {"labels": dataclasses.asdict(data.labels),
@@ -188,6 +208,7 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
                 task.advance()
     summary = write_reports(layout, heads, outcomes, by_kind, seed=recipe.train.seed)
     result = RunResult(layout.dir, heads, summary, outcomes)
+    layout.unfinished.unlink()
     run_analyzers(recipe, registry, layout.dir, progress)
     return result
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Callable, Hashable, Optional, Sequence
 
 import numpy as np
 
+from ..data.targets import MISSING_CLASS, maskable, present
 from ..interfaces import Head, Metric
 
 if TYPE_CHECKING:
@@ -13,10 +14,14 @@ if TYPE_CHECKING:
 
 
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:
-    """(n_classes, n_classes) counts; row = true class, column = predicted class."""
+    """(n_classes, n_classes) counts; row = true class, column = predicted class.  Items
+    whose true class is ``MISSING_CLASS`` (a missing label, ``data.missing_labels: mask``)
+    are left out."""
     y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} differ in shape")
+    labelled = y_true != MISSING_CLASS
+    y_true, y_pred = y_true[labelled], y_pred[labelled]
     for name, y in (("y_true", y_true), ("y_pred", y_pred)):
         if y.size and (y.min() < 0 or y.max() >= n_classes):
             raise ValueError(f"{name} holds class indices outside 0..{n_classes - 1}")
@@ -62,11 +67,18 @@ def score(head: Head, y_true: np.ndarray, outputs: np.ndarray, metrics: Sequence
 
     Classification outputs (N, C) are turned into predictions by argmax;
     ``mask`` (N, T) selects the valid frames of a frame-level head; sequence
-    heads compare token arrays (references against decodings).
+    heads compare token arrays (references against decodings).  Items without
+    the head's label (``data.missing_labels: mask``) are left out; with none
+    left, every metric is NaN.
     """
     y_true, outputs = np.asarray(y_true), np.asarray(outputs)
     if mask is not None:
         y_true, outputs = y_true[mask], outputs[mask]
+    if maskable(head):
+        labelled = present(head, y_true)
+        if (len(y_true) or mask is not None) and not labelled.any():  # no item (no frame) has the label
+            return {m.name: float("nan") for m in metrics if m.kind == head.kind}
+        y_true, outputs = y_true[labelled], outputs[labelled]
     if head.kind == "sequence":
         y_pred = outputs
     elif head.kind == "classification":

@@ -17,7 +17,7 @@ from ..data.batching import EpochLoader, SegmentDataset, make_loader
 from ..data.extract import segment_context
 from ..data.segment import cut
 from ..data.normalize import Normalizer
-from ..data.targets import FrameTarget, segment_target
+from ..data.targets import FrameTarget, maskable, present, segment_target
 from ..interfaces import Fold, Head
 from ..model import EstimatorModel
 from ..progress import Progress
@@ -25,9 +25,9 @@ from ..recipe import Recipe
 from ..registry import Registry
 from ..settings import TrainConfig
 from .components import build_losses, build_model, selection_metric
-from .experiment import Data, usable
+from .experiment import Data, label_counts, usable
 from .scoring import score_predictions
-from .trainer import History, Predictions, Trainer
+from .trainer import History, Predictions, SkipMissing, Trainer
 
 
 @dataclass
@@ -66,9 +66,10 @@ def encode_part(data: Data, segments: Sequence[int], heads: Sequence[Head]) -> P
     return Part(list(segments), targets)
 
 
-def unlabelled_utterances(data: Data, heads: Sequence[Head], fold: Fold) -> list[int]:
-    """Utterances without targets for the heads, of speakers outside the fold's test part."""
-    labelled = set(usable(data.utterances, heads))
+def unlabelled_utterances(data: Data, heads: Sequence[Head], fold: Fold, missing: str = "drop") -> list[int]:
+    """Utterances without targets for the heads (``missing``: ``data.missing_labels``), of
+    speakers outside the fold's test part."""
+    labelled = set(usable(data.utterances, heads, missing))
     test_speakers = {data.utterances[i].speaker for i in fold.test}
     return [i for i, u in enumerate(data.utterances) if i not in labelled and u.speaker not in test_speakers]
 
@@ -85,7 +86,12 @@ class FitSession:
         self.train = encode_part(data, data.segments_of(fold.train), heads)
         self.validation = encode_part(data, data.segments_of(fold.validation), heads)
         self.test = encode_part(data, data.segments_of(fold.test), heads)
-        self.unlabelled = Part(data.segments_of(unlabelled_utterances(data, heads, fold)))
+        self.masked = recipe.data.missing_labels == "mask"
+        self.unlabelled = Part(data.segments_of(unlabelled_utterances(data, heads, fold, recipe.data.missing_labels)))
+        if self.masked:
+            progress.log(f"fold {fold.name}, utterances labelled per head (data.missing_labels: mask): " + "; ".join(
+                f"{h}: " + ", ".join(f"{part} {n[h]}/{len(ids)}" for part, ids, n in self._label_counts(fold))
+                for h in (h.name for h in self.heads)))
         self.speakers = [data.utterances[s.utt_index].speaker for s in data.extracted.segments]
         self.normalizer = Normalizer(data.normalize)
         self.normalizer.fit(self._raw(self.train.segments))
@@ -107,8 +113,15 @@ class FitSession:
         return model
 
     def losses(self) -> dict[str, Any]:
-        """A fresh loss per head."""
-        return build_losses(self.recipe, self.registry, self.heads)
+        """A fresh loss per head (with ``data.missing_labels: mask``, over the segments that
+        carry the head's label)."""
+        losses = build_losses(self.recipe, self.registry, self.heads)
+        return {h: SkipMissing(loss) for h, loss in losses.items()} if self.masked else losses
+
+    def _label_counts(self, fold: Fold) -> list[tuple[str, list[int], dict[str, int]]]:
+        """Per fold part: its utterances and how many carry each head's label."""
+        return [(part, ids, label_counts([self.data.utterances[i] for i in ids], self.heads))
+                for part, ids in (("train", fold.train), ("validation", fold.validation), ("test", fold.test))]
 
     # ------------------------------------------------------------ data
     def _raw(self, segments: Sequence[int]) -> dict[str, list[np.ndarray]]:
@@ -156,8 +169,8 @@ class FitSession:
         estimator = isinstance(model, EstimatorModel)
         train_loader = self.loader(train) if estimator else self.training_loader(train)
         val_loader = self.loader(validation) if len(validation) and not estimator else None
-        train_targets = {h: np.concatenate([np.atleast_1d(_flat(v)) for v in values]) for h, values in
-                         train.targets.items()}
+        train_targets = {h.name: _labelled(h, np.concatenate([np.atleast_1d(_flat(v)) for v in train.targets[h.name]]))
+                         for h in self.heads if h.name in train.targets}
         self.history = self.trainer.fit(
             model, {} if estimator else self.losses(), train_loader, val_loader, select=self.select,
             greater_is_better=self.metric.greater_is_better, description=description or f"Fold {self.fold.name}",
@@ -167,8 +180,10 @@ class FitSession:
     def select(self, predictions: Predictions) -> float:
         """The selection metric, averaged over the heads it applies to."""
         heads = [h for h in self.heads if h.kind == self.metric.kind]
-        scores = score_predictions(predictions, heads, [self.metric])
-        return float(np.mean([s[self.metric.name] for s in scores.values()]))
+        scores = [s[self.metric.name] for s in score_predictions(predictions, heads, [self.metric]).values()]
+        if self.masked:  # a head without validation labels scores NaN
+            scores = [v for v in scores if np.isfinite(v)] or [float("nan")]
+        return float(np.mean(scores))
 
     def predict(self, model, part: Part) -> Predictions:
         """Outputs of ``model`` on a part (with its targets, when it has them)."""
@@ -177,6 +192,11 @@ class FitSession:
 
 def _flat(value: Any) -> Any:
     return value.values if isinstance(value, FrameTarget) else value
+
+
+def _labelled(head: Head, targets: np.ndarray) -> np.ndarray:
+    """The 1-D training targets of a head that carry its label."""
+    return targets[present(head, targets)] if maskable(head) else targets
 
 
 class _Ordered:

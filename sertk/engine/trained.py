@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import pickle
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -20,6 +19,12 @@ from .experiment import Data, prepare_data
 from .layout import RunLayout, fold_name
 
 
+def torch_module() -> type:
+    import torch
+
+    return torch.nn.Module
+
+
 class TrainedRun:
     """Models, data and folds of a run directory written by ``sertk run``."""
 
@@ -29,15 +34,17 @@ class TrainedRun:
         self.layout.require((self.layout.recipe, self.layout.folds, self.layout.data))
         self.registry, self.progress = registry, progress
         self.recipe = parse_recipe(read_yaml(self.layout.recipe), str(self.layout.recipe), registry)
-        self.fold_ids: dict[str, dict[str, list[str]]] = json.loads(self.layout.folds.read_text())
-        saved = json.loads(self.layout.data.read_text())
-        self.heads = [Head(**{**h, "classes": tuple(h["classes"])}) for h in saved["heads"]]
-        self.inputs = {k: FeatureInfo(**v) for k, v in saved["inputs"].items()}
-        labels = saved["labels"]
-        self.labels = LabelSpace({k: tuple(v) for k, v in labels["classes"].items()}, tuple(labels["dimensions"]),
-                                 tuple(labels["contours"]), {k: tuple(v) for k, v in labels.get("sequences", {}).items()},
-                                 labels.get("default_target"))
-        repeats = int(saved.get("repeats", 1))
+        self.fold_ids: dict[str, dict[str, list[str]]] = self.layout.read_json(self.layout.folds)
+        saved = self.layout.read_json(self.layout.data)
+        with self.layout.reading(self.layout.data):
+            self.heads = [Head(**{**h, "classes": tuple(h["classes"])}) for h in saved["heads"]]
+            self.inputs = {k: FeatureInfo(**v) for k, v in saved["inputs"].items()}
+            labels = saved["labels"]
+            self.labels = LabelSpace({k: tuple(v) for k, v in labels["classes"].items()},
+                                     tuple(labels["dimensions"]), tuple(labels["contours"]),
+                                     {k: tuple(v) for k, v in labels.get("sequences", {}).items()},
+                                     labels.get("default_target"))
+            repeats = int(saved.get("repeats", 1))
         # fold model name (every repeat's, as in ``folds/``) -> protocol fold
         self._protocol_fold = {fold_name(f, r, repeats): f for r in range(repeats) for f in self.fold_ids}
 
@@ -65,10 +72,29 @@ class TrainedRun:
         import torch
 
         self._fold(fold)
-        if self.layout.estimator(fold).is_file():
-            return pickle.loads(self.layout.estimator(fold).read_bytes())
         model = build_model(self.recipe, self.registry, self.inputs, self.labels, self.recipe.train.seed)
-        model.load_state_dict(torch.load(self.layout.model(fold), map_location="cpu", weights_only=True))
+        if self.layout.estimator(fold).is_file():
+            try:
+                with np.load(self.layout.estimator(fold), allow_pickle=False) as stored:
+                    model.load_state({k: stored[k] for k in stored.files})
+            except (OSError, ValueError, KeyError) as why:
+                raise SertkError(f"{self.layout.estimator(fold)} is damaged ({why}); run the recipe again") from None
+            return model
+        path = self.layout.model(fold)
+        try:
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        except (OSError, EOFError, RuntimeError, ValueError, pickle.UnpicklingError) as why:
+            reason = str(why).strip().splitlines()[0] if str(why).strip() else type(why).__name__
+            raise SertkError(f"{path} cannot be loaded as this run's model ({reason}); run the recipe again") from None
+        return model.eval()
+
+    def network(self, fold: str, analyzer: str):
+        """The fold's trained neural network, or a user error naming ``analyzer`` when the
+        run holds estimator models (e.g. a linear SVM), which have no gradients or layers."""
+        model = self.model(fold)
+        if not isinstance(model, torch_module()):
+            raise SertkError(f"{analyzer} inspects neural networks, but {self.dir} holds "
+                             f"{type(model).__name__} models; analyse a run of a network model")
         return model.eval()
 
     def segments(self, fold: str, split: str = "test") -> list[int]:
@@ -98,7 +124,8 @@ class TrainedRun:
     def predict(self, paths: Sequence[str], batch_size: int = 16) -> dict[str, dict[str, np.ndarray]]:
         """Outputs of the utterance-level heads for new recordings: per file and head,
         segment outputs averaged, then averaged over the models of every fold (class
-        probabilities or values)."""
+        probabilities or scores, see :attr:`score_name`, or values).  Unusable recordings
+        are left out and reported in the progress log."""
         from .scoring import aggregate_segments
         from .trainer import Trainer
 
@@ -121,7 +148,16 @@ class TrainedRun:
                     _, per_utt = aggregate_segments(owner, values)
                     totals[head] = totals.get(head, 0) + per_utt / len(self.folds)
                 task.advance()
-        return {u.id: {h: totals[h][i] for h in totals} for i, u in enumerate(utterances)}
+        return {u.id: {h: totals[h][i] for h in totals} for i, u in enumerate(data.utterances)}
+
+    @property
+    def score_name(self) -> str:
+        """What a classification head's output is: softmax probabilities of a network,
+        or the decision scores of an estimator (e.g. SVM votes), which are not probabilities."""
+        from ..model import EstimatorModel
+
+        return "score" if issubclass(self.registry.get("models", self.recipe.model["name"]), EstimatorModel) \
+            else "probability"
 
     def analysis_dir(self, name: str) -> Path:
         """The folder an analyzer writes into (created)."""

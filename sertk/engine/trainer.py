@@ -7,6 +7,7 @@ the one-call fit of :class:`sertk.model.EstimatorModel` estimators.
 from __future__ import annotations
 
 import math
+import os
 import random
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -139,6 +140,34 @@ def prepare_losses(heads: list[Head], losses: Mapping[str, Any], targets: Mappin
         losses[head.name].prepare(head, np.asarray(targets[head.name]))
 
 
+class SkipMissing:
+    """A head's loss over the segments that carry its label (``data.missing_labels: mask``).
+
+    Segments without it (a (B,) utterance mask that is False, or a contour
+    without frames) are left out before the wrapped loss sees the batch, so they
+    give that head neither loss nor gradient; a batch with none gives a zero loss.
+    """
+
+    def __init__(self, loss: Any) -> None:
+        self.loss = loss
+
+    def prepare(self, head: Head, targets: np.ndarray) -> None:
+        self.loss.prepare(head, targets)
+
+    def __call__(self, output: torch.Tensor, target: torch.Tensor, mask: Optional[torch.Tensor] = None,
+                 **lengths: torch.Tensor) -> torch.Tensor:
+        if mask is None:
+            return self.loss(output, target, None, **lengths)
+        rows = mask.bool() if mask.ndim == 1 else mask.bool().any(1)
+        frames = mask if mask.ndim > 1 else None
+        if bool(rows.all()):
+            return self.loss(output, target, frames, **lengths)
+        if not bool(rows.any()):
+            return output.sum() * 0.0
+        return self.loss(output[rows], target[rows], frames[rows] if frames is not None else None,
+                         **{k: v[rows] for k, v in lengths.items()})
+
+
 def _pad_concat(parts: list[np.ndarray]) -> np.ndarray:
     """Concatenate (B, T, ...) arrays along B, zero-padding T to the longest."""
     longest = max(p.shape[1] for p in parts)
@@ -196,7 +225,7 @@ class Trainer:
         self.device = resolve_device(config.device)
         self.amp = bool(config.amp) and self.device.type == "cuda"
         if config.threads is not None:
-            torch.set_num_threads(config.threads)
+            torch.set_num_threads(min(config.threads, os.cpu_count() or 1))
 
     # ---------------------------------------------------------------- fit
     def fit(self, model: Union[Model, EstimatorModel], losses: Mapping[str, Any], train_loader: Loader,

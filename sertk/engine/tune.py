@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import pickle
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +18,14 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import yaml
 
-from ..atomic import atomic_path, write_json, write_text
+from ..atomic import write_json, write_text
 from ..errors import ConfigError, SertkError
 from ..progress import Progress, Silent
 from ..recipe import Recipe, apply_overrides, parse_recipe
 from ..registry import Registry
 
 DISTRIBUTIONS = ("uniform", "loguniform", "quniform", "qloguniform", "choice", "randint")
-TRIALS_FILE = "trials.pkl"
+LEGACY_STATE = "trials.pkl"
 
 
 @dataclass
@@ -94,9 +93,10 @@ def with_values(raw: dict, values: dict[str, Any]) -> dict:
 def tune_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progress: Progress = Silent(),
                 trials: Optional[int] = None, out_dir: Optional[str] = None) -> TuneResult:
     """Run (or resume) the search; return the best configuration found."""
-    from hyperopt import STATUS_OK, Trials, fmin, tpe
+    from hyperopt import STATUS_OK, fmin, tpe
 
     from .run import run_recipe
+    from .tune_state import STATE_FILE, load_trials, save_trials
 
     total = trials or recipe.tune.trials
     metric = recipe.tune.metric or recipe.train.early_stopping.metric or recipe.metrics[0]["name"]
@@ -105,8 +105,11 @@ def tune_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), prog
     space = search_space(recipe.tune.space)
     folder = Path(out_dir or Path(recipe.output.dir) / f"{recipe.stem}-tune")
     folder.mkdir(parents=True, exist_ok=True)
-    state = folder / TRIALS_FILE
-    history = pickle.loads(state.read_bytes()) if state.is_file() else Trials()
+    if (folder / LEGACY_STATE).is_file():
+        raise SertkError(f"{folder / LEGACY_STATE}: tuning state saved as a pickle is never loaded (opening it could "
+                         f"run code); delete it, or tune into a new folder with --out")
+    state = folder / STATE_FILE
+    history = load_trials(state)
 
     def objective(sampled: dict) -> dict:
         values = {k: _plain(v, recipe.tune.space[k]) for k, v in sampled.items()}
@@ -130,8 +133,7 @@ def tune_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), prog
         while len(history.trials) < total:
             fmin(objective, space, algo=tpe.suggest, max_evals=len(history.trials) + 1, trials=history,
                  rstate=np.random.default_rng(recipe.tune.seed + len(history.trials)), show_progressbar=False)
-            with atomic_path(state) as tmp:
-                tmp.write_bytes(pickle.dumps(history))
+            save_trials(state, history)
             task.advance()
     ok = [t["result"] for t in history.trials if t["result"].get("status") == STATUS_OK]
     if not ok:

@@ -194,14 +194,15 @@ class MFCCPitch(Feature):
         """(frames,) F0 in Hz before smoothing (0 on pYIN's unvoiced frames)."""
         import librosa
 
+        from sertk.signals import yin
+
         hop = _samples(self.hop_ms, sample_rate)
         frame = 1 << int(np.ceil(np.log2(2 * sample_rate / self.fmin + 1)))
         if self.pitch == "pyin":
             f0, _, _ = librosa.pyin(signal, fmin=self.fmin, fmax=self.fmax, sr=sample_rate, frame_length=frame,
                                     hop_length=hop, center=True, fill_na=0.0)
         else:
-            f0 = librosa.yin(signal, fmin=self.fmin, fmax=self.fmax, sr=sample_rate, frame_length=frame,
-                             hop_length=hop, center=True)
+            f0 = yin(signal, sample_rate, self.fmin, self.fmax, frame, hop)
         f0 = np.nan_to_num(np.asarray(f0, dtype=np.float64), nan=0.0)
         return _fit_frames(f0[:, None], frame_count(len(signal), hop))[:, 0]
 

@@ -206,10 +206,7 @@ class CellCorrelation(Analyzer):
         import torch
 
         fold = pick_fold(run, self.fold, self.name)
-        model = run.model(fold)
-        if not isinstance(model, torch.nn.Module):
-            raise SertkError(f"{self.name}: the model of {run.dir} is not a network; nothing to analyse")
-        model.eval()
+        model = run.network(fold, self.name)
         recorder = LSTMRecorder(model)
         if not recorder.lstms:
             recorder.close()

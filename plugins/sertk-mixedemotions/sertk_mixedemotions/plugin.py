@@ -12,15 +12,27 @@ def sertk_register_features(register):
 
     for cls in COMPONENTS:
         register(cls)
+    from .corruption import CorruptedMFCC
+
+    register(CorruptedMFCC)
 
 
 @hookimpl
 def sertk_register_models(register):
+    from .logistic import LogisticRegression
+
+    register(LogisticRegression)
     from .drnn import FrameLinear, LSTMDRNN
     from .e2e import EndToEnd
 
     for cls in (EndToEnd, LSTMDRNN, FrameLinear):
         register(cls)
+    from .rda import RDABackend
+
+    register(RDABackend)
+    from .transfer import MappedMLP
+
+    register(MappedMLP)
 
 
 @hookimpl
@@ -28,10 +40,23 @@ def sertk_register_strategies(register):
     from .svr import SVRGrid
 
     register(SVRGrid)
+    from .enhancement import RDAEnhance
+
+    register(RDAEnhance)
+    from .cooperative import CooperativeLearning
+
+    register(CooperativeLearning)
+    from .transfer import CCAAlign, SAETransfer
+
+    register(CCAAlign)
+    register(SAETransfer)
 
 
 @hookimpl
 def sertk_register_analyzers(register):
+    from .curves import CooperativeCurves
+
+    register(CooperativeCurves)
     from .cells import CellCorrelation
     from .postprocess import PostProcess
 

@@ -67,7 +67,7 @@ def predict_tracks(run, fold: str, split: str, heads: list, batch_size: int = 8,
 
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-    model = (model or run.model(fold)).eval()
+    model = (model or run.network(fold, "time-continuous analysis")).eval()
     index = segment_index(run)
     parts: dict[str, dict[str, list]] = {h.name: defaultdict(list) for h in heads}
     for batch in run.batches(fold, split, batch_size):

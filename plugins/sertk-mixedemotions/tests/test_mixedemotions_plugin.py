@@ -9,8 +9,10 @@ import torch
 
 from sertk import ConfigError, FeatureInfo, LabelSpace
 
-COMPONENTS = {"features": {"smile_windows", "lld_functionals"}, "models": {"e2e_crnn", "lstm_drnn", "frame_linear"},
-              "strategies": {"svr_grid"}, "analyzers": {"postprocess", "cell_correlation"}}
+COMPONENTS = {"features": {"smile_windows", "lld_functionals", "corrupted_mfcc"},
+              "models": {"e2e_crnn", "lstm_drnn", "frame_linear", "rda_backend", "logistic_regression", "mapped_mlp"},
+              "strategies": {"svr_grid", "rda_enhance", "cooperative_learning", "cca_align", "sae_transfer"},
+              "analyzers": {"postprocess", "cell_correlation", "cooperative_curves"}}
 
 
 def test_entry_point_registers_every_component_as_plugin_mixedemotions(registry):

@@ -99,7 +99,7 @@ class ActivationMaximization(Analyzer):
         fold = self.fold or (DEFAULT_FOLD if DEFAULT_FOLD in run.folds else run.folds[0])
         if fold not in run.folds:
             raise SertkError(f"activation_maximization: no fold '{fold}' in {run.dir} (folds: {', '.join(run.folds)})")
-        model = run.model(fold).eval()
+        model = run.network(fold, self.name)
         start, fixed = self._start(run, fold)
         out = run.analysis_dir(self.name)
         rows = []

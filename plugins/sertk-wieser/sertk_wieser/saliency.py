@@ -155,7 +155,7 @@ class Saliency(Analyzer):
     def _maps(self, run) -> Iterator[tuple[str, str, np.ndarray, dict[str, np.ndarray]]]:
         """(fold, segment id, signal, saliency map per head) over every test set."""
         for fold in run.folds:
-            model = run.model(fold).eval()
+            model = run.network(fold, self.name)
             for batch in run.batches(fold, "test", self.batch_size):
                 if self.input_key not in batch.inputs:
                     raise SertkError(f"saliency: the run's model has no input '{self.input_key}' (inputs: "

@@ -114,6 +114,9 @@ class FakeRun:
     def model(self, fold):
         return self.models[fold]
 
+    def network(self, fold, analyzer):
+        return self.models[fold].eval()
+
     def batches(self, fold, split="test", batch_size=8):
         g = torch.Generator().manual_seed(len(fold))
         x = 0.3 * torch.randn(3, 800, 1, generator=g)
