@@ -1,8 +1,8 @@
 """Feature extraction with a cold versus a warm feature cache.
 
 Extracts MFCC + Δ and log-mel features from generated 3-s utterances twice
-into a fresh cache and prints the measured times and their ratio (warm runs
-still decode and hash the audio).  Run on demand:
+into a fresh cache and prints the measured times and their ratio (a warm run
+decodes no audio: the cache's index knows each unchanged file).  Run on demand:
 
     python benchmarks/bench_feature_cache.py [--utterances 40] [--workers 1]
 """

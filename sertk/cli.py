@@ -141,18 +141,14 @@ def list_(kind, show_plugins, as_json):
 @user_errors
 def show(kind, name):
     """Show a component's parameters, defaults and documentation."""
-    import inspect
-
-    from .registry import constructor_params
     from .terminal import components_table, out
 
     _, registry = _load()
     entry = registry.entry(kind, name, "name")
-    out.print(f"[bold]{SINGULAR[kind]} {entry.name}[/bold]  (plugin {entry.plugin}, "
-              f"{entry.cls.__module__}.{entry.cls.__name__})")
-    out.print(inspect.cleandoc(entry.cls.__doc__ or entry.summary))
+    out.print(f"[bold]{SINGULAR[kind]} {entry.name}[/bold]  (plugin {entry.plugin}, {entry.target})")
+    out.print(entry.doc)
     rows = [(p.name, _annotation(p.annotation), "required" if p.required else repr(p.default))
-            for p in constructor_params(entry.cls)]
+            for p in entry.params()]
     if rows:
         out.print(components_table(rows, ("param", "type", "default"), "Parameters"))
     else:

@@ -1,10 +1,13 @@
 """Figures for reports and analyzers: matplotlib without a display, saved atomically.
 
-matplotlib is imported on first use, so importing this module stays cheap.
+matplotlib is imported on first use, so importing this module stays cheap;
+:func:`preload` imports it in the background ahead of that use.
 """
 from __future__ import annotations
 
+import importlib
 import sys
+import threading
 
 from .atomic import PathLike, atomic_path
 
@@ -17,6 +20,14 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def preload() -> None:
+    """Import matplotlib's figure module in a background thread, so that the import
+    overlaps work that releases the GIL (e.g. a compiled solver) instead of delaying the
+    first figure."""
+    threading.Thread(target=importlib.import_module, args=("matplotlib.figure",), daemon=True,
+                     name="sertk-preload-matplotlib").start()
 
 
 def save_figure(fig, path: PathLike, dpi: int = 110, tight: bool = False) -> None:

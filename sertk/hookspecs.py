@@ -1,7 +1,9 @@
 """pluggy hook specifications: one ``sertk_register_<kind>(register)`` per component kind.
 
 A plugin implements any of them and calls ``register(SomeClass)`` once per
-component; the class's ``name`` attribute is its recipe name.
+component (the class's ``name`` attribute is its recipe name), or
+``register("package.module:SomeClass", name=..., summary=...)`` to have the
+class imported only when a recipe uses it.
 """
 import pluggy
 

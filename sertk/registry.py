@@ -1,15 +1,25 @@
 """Name → class per component kind, built from a plugin manager.
 
+A plugin registers a class, or a lazy ``"module:Class"`` reference with its
+name: listing and showing it read the source, and the class is imported on
+first use.
+
 ``build`` turns a recipe spec ``{name, params}`` into an instance after
 checking the params against the constructor signature; ``check`` does the
 same without constructing anything, so a whole recipe validates before work.
 """
 from __future__ import annotations
 
+import ast
+import functools
+import importlib
+import importlib.util
 import inspect
+import re
 import typing
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from pathlib import Path
+from typing import Any, Mapping, Optional, Union
 
 from .errors import ConfigError, PluginError, unknown
 from .interfaces import Analyzer, Augmentation, Component, Corpus, Feature, Loss, Metric, Protocol, Strategy
@@ -33,18 +43,52 @@ def _bases(kind: str) -> tuple[type, ...]:
             "strategies": (Strategy,)}[kind]
 
 
-@dataclass(frozen=True)
 class Entry:
-    """One registered component."""
+    """One registered component; one registered as ``"module:Class"`` is imported on first use of ``cls``."""
 
-    kind: str
-    name: str
-    cls: type
-    plugin: str
+    def __init__(self, kind: str, name: str, plugin: str, target: str, summary: str = "",
+                 cls: Optional[type] = None) -> None:
+        self.kind, self.name, self.plugin, self.target = kind, name, plugin, target
+        self._summary, self._cls = summary, cls
+
+    @property
+    def cls(self) -> type:
+        if self._cls is None:
+            self._cls = _import(self)
+        return self._cls
+
+    @property
+    def loaded(self) -> bool:
+        return self._cls is not None
 
     @property
     def summary(self) -> str:
-        return self.cls.describe()
+        if not self._summary and not self.loaded:
+            self._summary = _summary(self._static(head=True))
+        return self._summary or self.cls.describe()  # an inherited summary needs the class
+
+    @property
+    def doc(self) -> str:
+        """The class docstring (read from the source while the class is not imported)."""
+        doc = self.cls.__doc__ if self.loaded else ast.get_docstring(self._static(head=True))
+        return inspect.cleandoc(doc or self.summary)
+
+    def params(self) -> list[Param]:
+        """The recipe parameters, from the source where they are literal there, else from the imported class."""
+        static = None if self.loaded else _source_params(self._static(head=False))
+        return static if static is not None else constructor_params(self.cls)
+
+    def _static(self, head: bool) -> ast.ClassDef:
+        module, _, qualname = self.target.partition(":")
+        try:
+            return _class_node(module, qualname, head)
+        except (ImportError, OSError, SyntaxError, LookupError) as exc:
+            raise self._error(exc) from None
+
+    def _error(self, exc: BaseException) -> PluginError:
+        return PluginError(f"plugin '{self.plugin}': {SINGULAR[self.kind]} '{self.name}' points to "
+                           f"'{self.target}', which cannot be loaded ({type(exc).__name__}: {exc}); "
+                           f"fix the plugin or uninstall it")
 
 
 @dataclass(frozen=True)
@@ -70,22 +114,26 @@ class Registry:
         for kind in KINDS:
             hook = getattr(loaded.pm.hook, f"sertk_register_{kind}")
             for impl in hook.get_hookimpls():
-                impl.function(register=lambda c, _k=kind, _p=impl.plugin_name: registry.add(_k, c, _p))
+                impl.function(register=lambda c, _k=kind, _p=impl.plugin_name, **meta: registry.add(_k, c, _p, **meta))
         return registry
 
-    def add(self, kind: str, cls: type, plugin: str) -> None:
-        if not (inspect.isclass(cls) and issubclass(cls, _bases(kind))):
-            raise PluginError(f"plugin '{plugin}' registered {cls!r} as one of {kind}, which needs a subclass of "
-                              f"{' or '.join(b.__name__ for b in _bases(kind))}")
-        name = getattr(cls, "name", "")
-        if not name:
-            raise PluginError(f"plugin '{plugin}': {cls.__name__} has no `name` attribute")
-        if name in self._entries[kind]:
-            other = self._entries[kind][name]
-            raise PluginError(f"{SINGULAR[kind]} '{name}' is registered twice: by plugin '{other.plugin}' "
-                              f"({other.cls.__module__}.{other.cls.__name__}) and by plugin '{plugin}' "
-                              f"({cls.__module__}.{cls.__name__}); uninstall one of them")
-        self._entries[kind][name] = Entry(kind, name, cls, plugin)
+    def add(self, kind: str, component: Union[type, str], plugin: str, name: Optional[str] = None,
+            summary: str = "") -> None:
+        """Register a class, or ``"module:Class"`` with its ``name`` (and ``summary``), imported on first use."""
+        if isinstance(component, str):
+            entry = _lazy_entry(kind, component, plugin, name, summary)
+        elif name is not None or summary:
+            raise PluginError(f"plugin '{plugin}': name= and summary= go with a lazy \"module:Class\" reference; "
+                              f"a registered class carries its own")
+        else:
+            _check_class(kind, component, plugin)
+            entry = Entry(kind, component.name, plugin, f"{component.__module__}:{component.__qualname__}",
+                          cls=component)
+        other = self._entries[kind].get(entry.name)
+        if other is not None:
+            raise PluginError(f"{SINGULAR[kind]} '{entry.name}' is registered twice: by plugin '{other.plugin}' "
+                              f"({other.target}) and by plugin '{plugin}' ({entry.target}); uninstall one of them")
+        self._entries[kind][entry.name] = entry
 
     def entries(self, kind: Optional[str] = None) -> list[Entry]:
         kinds = [kind] if kind else list(KINDS)
@@ -138,6 +186,93 @@ class Registry:
             return entry.cls(**params)
         except (ValueError, TypeError) as exc:
             raise ConfigError(key, f"{entry.name}: {exc}") from None
+
+
+_TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
+def _lazy_entry(kind: str, target: str, plugin: str, name: Optional[str], summary: str) -> Entry:
+    if not _TARGET.fullmatch(target):
+        raise PluginError(f"plugin '{plugin}' registered {target!r} as one of {kind}; a lazy reference is "
+                          f"\"package.module:Class\"")
+    if not name or not isinstance(name, str):
+        raise PluginError(f"plugin '{plugin}': register({target!r}) needs name=, the component's recipe name")
+    return Entry(kind, name, plugin, target, summary)
+
+
+def _check_class(kind: str, cls: Any, plugin: str) -> None:
+    if not (inspect.isclass(cls) and issubclass(cls, _bases(kind))):
+        raise PluginError(f"plugin '{plugin}' registered {cls!r} as one of {kind}, which needs a subclass of "
+                          f"{' or '.join(b.__name__ for b in _bases(kind))}")
+    if not getattr(cls, "name", ""):
+        raise PluginError(f"plugin '{plugin}': {cls.__name__} has no `name` attribute")
+
+
+def _import(entry: Entry) -> type:
+    """The class behind a lazy entry, checked like a registered class."""
+    module, _, qualname = entry.target.partition(":")
+    try:
+        cls = functools.reduce(getattr, qualname.split("."), importlib.import_module(module))
+    except Exception as exc:  # a missing module or dependency, or a typo in the reference
+        raise entry._error(exc) from None
+    _check_class(entry.kind, cls, entry.plugin)
+    if cls.name != entry.name:
+        raise PluginError(f"plugin '{entry.plugin}' registered '{entry.target}' as {SINGULAR[entry.kind]} "
+                          f"'{entry.name}', but its `name` is '{cls.name}'")
+    return cls
+
+
+@functools.lru_cache(maxsize=None)
+def _text(module: str) -> str:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not (spec.origin or "").endswith(".py"):
+        raise ImportError(f"no Python source for module '{module}'")
+    return Path(spec.origin).read_text(encoding="utf-8")
+
+
+def _class_node(module: str, qualname: str, head: bool) -> ast.ClassDef:
+    """The class's definition, parsed from its own block (up to its first method when ``head``) if that parses."""
+    text = _text(module)
+    block = re.search(rf"^class {qualname.split('.')[0]}\b.*?(?=^[^\s#)\]]|\Z)", text, re.M | re.S)
+    source = block.group(0) if block else text
+    if head:
+        source = re.split(r"^\s+(?:@|def |async def )", source, maxsplit=1, flags=re.M)[0]
+    try:
+        node: Any = ast.parse(source)
+    except SyntaxError:
+        node = ast.parse(text)
+    for part in qualname.split("."):
+        node = next((n for n in node.body if isinstance(n, ast.ClassDef) and n.name == part), None)
+        if node is None:
+            raise LookupError(f"module '{module}' defines no class {qualname}")
+    return node
+
+
+def _summary(node: ast.ClassDef) -> str:
+    """``summary`` when it is a literal in the class body, else the docstring's first line."""
+    doc = ast.get_docstring(node) or ""
+    return next((n.value.value for n in node.body if isinstance(n, ast.Assign)
+                 and any(isinstance(t, ast.Name) and t.id == "summary" for t in n.targets)
+                 and isinstance(n.value, ast.Constant)), "") or (doc.splitlines()[0] if doc else "")
+
+
+def _source_params(node: ast.ClassDef) -> Optional[list[Param]]:
+    init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    if init is None or init.args.posonlyargs:
+        return None
+    args = init.args.args[1:]
+    defaults = [None] * (len(args) - len(init.args.defaults)) + list(init.args.defaults)
+    out = []
+    for arg, default in [*zip(args, defaults), *zip(init.args.kwonlyargs, init.args.kw_defaults)]:
+        if arg.arg in DERIVED:
+            continue
+        try:
+            value = None if default is None else ast.literal_eval(default)
+        except (ValueError, TypeError, SyntaxError):
+            return None
+        annotation = ast.unparse(arg.annotation) if arg.annotation else inspect.Parameter.empty
+        out.append(Param(arg.arg, annotation, value, default is None))
+    return out
 
 
 def _takes_kwargs(cls: type) -> bool:

@@ -3,6 +3,7 @@ import pickle
 import numpy as np
 import pytest
 
+from sertk.builtins import spectral
 from sertk.builtins.features import COMPONENTS, MFCC, LogMel, OpenSmile, Pitch, Raw, Spectrogram
 from sertk.registry import check_params
 
@@ -163,3 +164,92 @@ def test_yin_finds_pure_and_missing_fundamentals_without_a_jit():
     check = ("import sys, numpy as np; from sertk.signals import yin; yin(np.ones(4000), 16000, 50.0, 500.0, 1024, 160); "
              "assert 'numba' not in sys.modules and 'librosa' not in sys.modules")
     assert subprocess.run([sys.executable, "-c", check]).returncode == 0
+
+
+def _speechlike(seconds=1.3):
+    """A gliding 120 Hz harmonic tone with a syllable-rate envelope and a little noise."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    voiced = sum(np.sin(2 * np.pi * h * (120 * t + 5 * np.sin(2 * np.pi * 3 * t))) / h for h in range(1, 8))
+    noise = 0.01 * np.random.default_rng(1).standard_normal(len(t))
+    return (0.3 * voiced * np.abs(np.sin(2 * np.pi * 2 * t)) + noise).astype(np.float32)
+
+
+SIGNALS = {"noise": NOISE[:12345], "speechlike": _speechlike()}
+
+
+def _librosa_mel_db(signal, **stft):
+    import librosa
+
+    mel = librosa.feature.melspectrogram(y=signal, sr=RATE, **stft)
+    return librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
+
+
+def _librosa_mfcc(signal, f):
+    """MFCC as sertk computed it with librosa's pipeline before it was vectorised."""
+    import librosa
+
+    win, hop = int(round(f.win_ms * RATE / 1000)), int(round(f.hop_ms * RATE / 1000))
+    n_fft = f.n_fft or 1 << (win - 1).bit_length()
+    if not f.center:
+        frames, left = 1 + int(np.ceil(max(len(signal) - win, 0) / hop)), (n_fft - win) // 2
+        signal = np.pad(signal, (left, (frames - 1) * hop + n_fft - left - len(signal)))
+    mel = _librosa_mel_db(signal, n_fft=n_fft, hop_length=hop, win_length=win, center=f.center, n_mels=f.n_mels,
+                          fmin=f.fmin, fmax=f.fmax)
+    coeffs = [librosa.feature.mfcc(S=mel, n_mfcc=f.n_mfcc)]
+    for _ in range(f.deltas):
+        coeffs.append(librosa.feature.delta(coeffs[-1], width=f.delta_width, mode="nearest"))
+    return np.concatenate(coeffs).T
+
+
+def _assert_close(out, expected):
+    assert out.shape == expected.shape and out.dtype == np.float32
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("signal", SIGNALS.values(), ids=SIGNALS.keys())
+@pytest.mark.parametrize("params", [{}, {"n_mfcc": 26, "n_fft": 1024}, {"deltas": 2, "delta_width": 9},
+                                    {"center": True, "deltas": 1},
+                                    {"win_ms": 32, "hop_ms": 16, "n_mels": 64, "fmin": 50.0, "fmax": 7000.0},
+                                    {"win_ms": 20, "hop_ms": 5, "n_fft": 331, "center": True, "deltas": 2}])
+def test_mfcc_equals_librosa(signal, params):
+    f = MFCC(**params)
+    _assert_close(f(signal, RATE), _librosa_mfcc(signal, f))
+
+
+@pytest.mark.parametrize("signal", SIGNALS.values(), ids=SIGNALS.keys())
+@pytest.mark.parametrize("params", [{}, {"n_fft": 512, "hop_length": 160, "win_length": 400, "n_mels": 40,
+                                         "center": False},
+                                    {"n_fft": 1023, "hop_length": 100, "n_mels": 64, "fmin": 100.0, "fmax": 6000.0}])
+def test_logmel_equals_librosa(signal, params):
+    f = LogMel(**params)
+    expected = _librosa_mel_db(signal, n_fft=f.n_fft, hop_length=f.hop_length, win_length=f.win_length,
+                               center=f.center, n_mels=f.n_mels, fmin=f.fmin, fmax=f.fmax).T
+    _assert_close(f(signal, RATE), expected)
+
+
+@pytest.mark.parametrize("signal", SIGNALS.values(), ids=SIGNALS.keys())
+@pytest.mark.parametrize("params", [{}, {"log": False}, {"n_fft": 400, "win_length": 300, "hop_length": 123,
+                                                         "center": False}])
+def test_spectrogram_equals_librosa(signal, params):
+    import librosa
+
+    f = Spectrogram(**params)
+    magnitude = np.abs(librosa.stft(signal, n_fft=f.n_fft, hop_length=f.hop_length, win_length=f.win_length,
+                                    center=f.center))
+    expected = librosa.power_to_db(magnitude ** 2, ref=1.0, amin=1e-10, top_db=None) if f.log else magnitude
+    _assert_close(f(signal, RATE), expected.T)
+
+
+def test_spectral_helpers_equal_librosa():
+    import librosa
+
+    for rate, n_fft, n_mels, fmin, fmax in [(16000, 512, 40, 0.0, None), (22050, 2048, 128, 30.0, 8000.0),
+                                            (8000, 255, 20, 0.0, 4000.0)]:
+        expected = librosa.filters.mel(sr=rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+        np.testing.assert_allclose(spectral.mel_filters(rate, n_fft, n_mels, fmin, fmax).T, expected, atol=1e-7)
+    values = np.random.default_rng(2).standard_normal((50, 7)).astype(np.float32)
+    for width in (3, 5, 9):
+        expected = librosa.feature.delta(values.T, width=width, mode="nearest").T
+        np.testing.assert_allclose(spectral.delta(values, width), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="shorter than n_fft=2048"):
+        LogMel(center=False)(NOISE[:1000], RATE)

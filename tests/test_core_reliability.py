@@ -259,8 +259,9 @@ def _utterances(folder: Path, n: int) -> list[Utterance]:
 
 
 def _cached_arrays(root: Path) -> list[np.ndarray]:
+    """Every array of every cache entry (temporary files of interrupted writes are not entries)."""
     arrays = []
-    for path in root.rglob("*.npz"):
+    for path in (p for p in root.rglob("*.npz") if not p.name.startswith(".")):
         with np.load(path, allow_pickle=False) as stored:
             arrays += [stored[k] for k in stored.files]
     return arrays

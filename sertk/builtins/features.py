@@ -1,7 +1,8 @@
 """Built-in features: raw waveform, MFCC, log-mel and STFT spectrograms, F0, openSMILE sets.
 
-librosa and opensmile are imported inside the methods so that listing
-components stays fast.
+MFCC, log-mel and spectrogram are computed with :mod:`sertk.builtins.spectral`
+(vectorised numpy, librosa's conventions); librosa and opensmile are imported
+inside the methods that need them so that listing components stays fast.
 """
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import numpy as np
 
 from ..errors import unknown
 from ..interfaces import Feature
+from . import spectral
+from .spectral import db as _db
 
-DB_FLOOR = 1e-10  # power floor for dB scales (-100 dB)
 LEVELS = {"func": "utterance", "lld": "frame", "lld_de": "frame"}  # openSMILE level -> sertk level
 
 
@@ -31,13 +33,6 @@ def _check_band(fmin: float, fmax: Optional[float]) -> None:
         raise ValueError(f"need 0 <= fmin < fmax, got fmin={fmin}, fmax={fmax}")
 
 
-def _db(power: np.ndarray) -> np.ndarray:
-    """10·log10 of a power spectrum, floored at -100 dB (absolute, not relative to the maximum)."""
-    import librosa
-
-    return librosa.power_to_db(power, ref=1.0, amin=DB_FLOOR, top_db=None)
-
-
 class Raw(Feature):
     """The waveform itself as (samples, 1), for end-to-end models; not normalised."""
 
@@ -53,7 +48,7 @@ class Raw(Feature):
 
 
 class MFCC(Feature):
-    """Mel-frequency cepstral coefficients (librosa), optionally with Δ and ΔΔ appended.
+    """Mel-frequency cepstral coefficients as librosa computes them, optionally with Δ and ΔΔ appended.
 
     Hann frames of ``win_ms`` every ``hop_ms``, an FFT of ``n_fft`` points
     (default: the next power of two of the window), ``n_mels`` mel bands, dB, DCT-II (orthonormal); no pre-emphasis or
@@ -66,7 +61,7 @@ class MFCC(Feature):
     """
 
     name = "mfcc"
-    summary = "MFCC (librosa) with optional deltas, output (frames, n_mfcc * (1 + deltas))"
+    summary = "MFCC (librosa-equivalent) with optional deltas, output (frames, n_mfcc * (1 + deltas))"
 
     def __init__(self, n_mfcc: int = 13, win_ms: float = 25.0, hop_ms: float = 10.0, n_mels: int = 40,
                  deltas: int = 0, delta_width: int = 5, fmin: float = 0.0, fmax: Optional[float] = None,
@@ -84,29 +79,26 @@ class MFCC(Feature):
         self.n_fft = n_fft
 
     def __call__(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
-        import librosa
-
         win, hop = _samples(self.win_ms, sample_rate), _samples(self.hop_ms, sample_rate)
         n_fft = self.n_fft or 1 << (win - 1).bit_length()
         if n_fft < win:
             raise ValueError(f"n_fft ({n_fft}) must be at least the window of {win} samples ({self.win_ms} ms)")
-        if not self.center:  # librosa centres the window in n_fft: shift it so frame k starts at k·hop
-            frames = 1 + int(np.ceil(max(len(signal) - win, 0) / hop))
-            left = (n_fft - win) // 2
-            signal = np.pad(signal, (left, (frames - 1) * hop + n_fft - left - len(signal)))
-        mel = librosa.feature.melspectrogram(y=signal, sr=sample_rate, n_fft=n_fft, hop_length=hop, win_length=win,
-                                             center=self.center, n_mels=self.n_mels, fmin=self.fmin, fmax=self.fmax)
-        coeffs = [librosa.feature.mfcc(S=_db(mel), n_mfcc=self.n_mfcc)]
+        if self.center:
+            blocks = spectral.librosa_power_blocks(signal, n_fft, hop, win, center=True)
+        else:  # frame k covers [k·hop, k·hop + win), the last one zero-padded
+            blocks = spectral.power_blocks(signal, win, hop, n_fft, 1 + -(-max(len(signal) - win, 0) // hop))
+        mel = spectral.mel_db(blocks, spectral.mel_filters(sample_rate, n_fft, self.n_mels, self.fmin, self.fmax))
+        coeffs = [mel @ spectral.dct_matrix(self.n_mels, self.n_mfcc)]
         for _ in range(self.deltas):
-            coeffs.append(librosa.feature.delta(coeffs[-1], width=self.delta_width, mode="nearest"))
-        return np.concatenate(coeffs).T.astype(np.float32)
+            coeffs.append(spectral.delta(coeffs[-1], self.delta_width))
+        return np.concatenate(coeffs, axis=1).astype(np.float32)
 
     def frame_rate(self, sample_rate: int) -> float:
         return sample_rate / _samples(self.hop_ms, sample_rate)
 
 
 class LogMel(Feature):
-    """Log-mel spectrogram in dB (librosa), output (frames, n_mels).
+    """Log-mel spectrogram in dB as librosa computes it, output (frames, n_mels).
 
     Defaults follow the 2-D CNN LSTM input of Zhao, Mao & Chen (2019), "Speech
     emotion recognition using deep 1D & 2D CNN LSTM networks": 128 mel bands,
@@ -114,7 +106,7 @@ class LogMel(Feature):
     """
 
     name = "logmel"
-    summary = "Log-mel spectrogram in dB (librosa), output (frames, n_mels)"
+    summary = "Log-mel spectrogram in dB (librosa-equivalent), output (frames, n_mels)"
 
     def __init__(self, n_fft: int = 2048, hop_length: int = 512, win_length: Optional[int] = None, n_mels: int = 128,
                  fmin: float = 0.0, fmax: Optional[float] = None, center: bool = True):
@@ -126,22 +118,20 @@ class LogMel(Feature):
         self.fmin, self.fmax, self.center = fmin, fmax, center
 
     def __call__(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
-        import librosa
-
-        mel = librosa.feature.melspectrogram(y=signal, sr=sample_rate, n_fft=self.n_fft, hop_length=self.hop_length,
-                                             win_length=self.win_length, center=self.center, n_mels=self.n_mels,
-                                             fmin=self.fmin, fmax=self.fmax)
-        return _db(mel).T.astype(np.float32)
+        blocks = spectral.librosa_power_blocks(signal, self.n_fft, self.hop_length, self.win_length or self.n_fft,
+                                               self.center)
+        filters = spectral.mel_filters(sample_rate, self.n_fft, self.n_mels, self.fmin, self.fmax)
+        return spectral.mel_db(blocks, filters).astype(np.float32)
 
     def frame_rate(self, sample_rate: int) -> float:
         return sample_rate / self.hop_length
 
 
 class Spectrogram(Feature):
-    """STFT magnitude spectrogram (librosa), in dB when ``log``; output (frames, n_fft // 2 + 1)."""
+    """STFT magnitude spectrogram as librosa computes it, in dB when ``log``; output (frames, n_fft // 2 + 1)."""
 
     name = "spectrogram"
-    summary = "STFT magnitude spectrogram (librosa), optionally in dB"
+    summary = "STFT magnitude spectrogram (librosa-equivalent), optionally in dB"
 
     def __init__(self, n_fft: int = 512, hop_length: int = 160, win_length: Optional[int] = None, log: bool = True,
                  center: bool = True):
@@ -151,11 +141,9 @@ class Spectrogram(Feature):
         self.n_fft, self.hop_length, self.win_length, self.log, self.center = n_fft, hop_length, win_length, log, center
 
     def __call__(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
-        import librosa
-
-        magnitude = np.abs(librosa.stft(signal, n_fft=self.n_fft, hop_length=self.hop_length,
-                                        win_length=self.win_length, center=self.center))
-        return (_db(magnitude ** 2) if self.log else magnitude).T.astype(np.float32)
+        power = np.concatenate(list(spectral.librosa_power_blocks(signal, self.n_fft, self.hop_length,
+                                                                  self.win_length or self.n_fft, self.center)))
+        return (_db(power) if self.log else np.sqrt(power)).astype(np.float32)
 
     def frame_rate(self, sample_rate: int) -> float:
         return sample_rate / self.hop_length

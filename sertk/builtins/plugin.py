@@ -1,16 +1,30 @@
 """The built-in plugin: registers the components in ``sertk.builtins`` and ``sertk.corpora``.
 
-Each module lists its components in ``COMPONENTS``; modules are imported
-inside the hooks so that loading the plugin stays cheap.
+Each light module lists its components in ``COMPONENTS`` and is imported
+inside its hook; the torch-based models and losses are registered as lazy
+references, so that ``sertk list`` and ``sertk show`` never import torch.
 """
 import importlib
 
 from ..hookspecs import hookimpl
 
+LAZY = {
+    "models": {"mlp": "sertk.builtins.models:MLP", "linear_svm": "sertk.builtins.models:LinearSVM",
+               "blstm": "sertk.builtins.blstm:BLSTM"},
+    "losses": {"cross_entropy": "sertk.builtins.losses:CrossEntropy", "mse": "sertk.builtins.losses:MeanSquaredError",
+               "ccc": "sertk.builtins.losses:ConcordanceLoss", "sse": "sertk.builtins.losses:SumSquaredError",
+               "ctc": "sertk.builtins.losses:CTC"},
+}
+
 
 def _register(module: str, register) -> None:
     for cls in importlib.import_module(module, __package__).COMPONENTS:
         register(cls)
+
+
+def _register_lazy(kind: str, register) -> None:
+    for name, target in LAZY[kind].items():
+        register(target, name=name)
 
 
 @hookimpl
@@ -26,12 +40,12 @@ def sertk_register_features(register):
 
 @hookimpl
 def sertk_register_models(register):
-    _register(".models", register)
+    _register_lazy("models", register)
 
 
 @hookimpl
 def sertk_register_losses(register):
-    _register(".losses", register)
+    _register_lazy("losses", register)
 
 
 @hookimpl

@@ -5,6 +5,10 @@ SHA-256 of the decoded (resampled) audio, the feature's name and
 ``cache_params()``, the sample rate, the segment policy, the transcript and
 timings a feature ``uses``, and :data:`CACHE_VERSION`.  Entries are written atomically; an unreadable entry
 counts as a miss and is rewritten.
+
+So that a warm run need not decode its audio, a small index maps each
+recording file as it is on disk (:func:`recording_key`) to the digest and
+length of its decoded audio; any change to the file changes that key.
 """
 from __future__ import annotations
 
@@ -14,11 +18,11 @@ import os
 import time
 import zipfile
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 
-from ..atomic import PathLike, atomic_path
+from ..atomic import PathLike, atomic_path, write_json
 from ..interfaces import Feature
 from .segment import SegmentPolicy
 
@@ -38,6 +42,32 @@ def cache_key(digest: str, feature: Feature, sample_rate: int, policy: SegmentPo
             "segment": policy.cache_params(), "version": CACHE_VERSION}
     if context:
         spec["context"] = context
+    return _hash(spec)
+
+
+class Recording(NamedTuple):
+    """A recording's decoded audio, by its :func:`audio_digest` and its number of samples."""
+
+    digest: str
+    samples: int
+
+
+def recording_key(path: Optional[PathLike], sample_rate: int, policy: SegmentPolicy) -> Optional[str]:
+    """The index key of the audio file ``path`` as it is now: its absolute path, size,
+    modification and change times and inode, with the sample rate and segment policy
+    (None without a file to stat)."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return _hash({"path": os.path.abspath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                  "ctime_ns": st.st_ctime_ns, "inode": st.st_ino, "sample_rate": sample_rate,
+                  "segment": policy.cache_params(), "version": CACHE_VERSION})
+
+
+def _hash(spec: dict) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -47,8 +77,8 @@ class FeatureCache:
     def __init__(self, root: Optional[PathLike]):
         self.root = Path(root) if root is not None else None
 
-    def _path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.npz"
+    def _path(self, key: str, suffix: str = ".npz") -> Path:
+        return self.root / key[:2] / f"{key}{suffix}"
 
     def sweep(self, older_than_s: float = 3600.0) -> int:
         """Delete temporary files left by writers that were killed (older than
@@ -85,3 +115,19 @@ class FeatureCache:
             return
         with atomic_path(self._path(key)) as tmp, open(tmp, "wb") as f:
             np.savez(f, *arrays)
+
+    def recording(self, key: Optional[str]) -> Optional[Recording]:
+        """The indexed audio of a :func:`recording_key`, or None when unknown, disabled or unreadable."""
+        if self.root is None or key is None:
+            return None
+        try:
+            with open(self._path(key, ".audio.json"), encoding="utf-8") as f:
+                stored = json.load(f)
+            return Recording(str(stored["digest"]), int(stored["samples"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put_recording(self, key: Optional[str], recording: Recording) -> None:
+        """Index ``recording`` under ``key`` (atomically; no-op when disabled or without a key)."""
+        if self.root is not None and key is not None:
+            write_json(self._path(key, ".audio.json"), recording._asdict())

@@ -1,7 +1,7 @@
 """Feature extraction over a list of utterances, cached and optionally parallel.
 
-Each utterance's audio is decoded, cut into segments, and every feature is
-computed on every segment (or read from the cache).  With ``workers > 1``
+Each utterance's audio is cut into segments and every feature is computed on
+every segment, or read from the cache (a warm run decodes no audio).  With ``workers > 1``
 utterances missing from the cache are spread over spawned processes (forking
 a process that has loaded torch can deadlock), each limited to one
 torch/OpenMP thread.
@@ -24,7 +24,7 @@ from ..audio import utterance_signal
 from ..errors import AudioProblem, SertkError
 from ..interfaces import Feature, FeatureInfo, SegmentContext, Utterance, Word
 from ..progress import Progress, Silent
-from .cache import FeatureCache, audio_digest, cache_key
+from .cache import FeatureCache, Recording, audio_digest, cache_key, recording_key
 from .segment import SegmentPolicy, cut, segment_bounds
 
 
@@ -224,24 +224,47 @@ def _work(i: int, utt: Utterance):
 def _extract_utterance(i: int, utt: Utterance, features: list[tuple[str, Feature]], sample_rate: int,
                        policy: SegmentPolicy, cache: FeatureCache, interrupt: _Interrupt, compute: bool = True):
     """Cached or computed arrays of one utterance (:class:`_Done`), a :class:`Skipped`, or
-    None at the first cache miss when not ``compute``.  Nothing non-finite, and nothing
-    computed after a Ctrl-C, enters the cache."""
-    try:
-        signal_ = utterance_signal(utt, sample_rate)
-    except AudioProblem as problem:
-        return Skipped(i, problem.kind, str(problem))
-    bounds = segment_bounds(len(signal_), sample_rate, policy)
-    digest = audio_digest(signal_)
+    None at the first cache miss when not ``compute``.  The audio is decoded only when the
+    cache's index does not know the file as it is now, or when a feature must be computed
+    (which re-indexes the file from the decoded audio first).  Nothing non-finite, and
+    nothing computed after a Ctrl-C, enters the cache."""
+    source = recording_key(utt.path, sample_rate, policy) if utt.audio is None else None
+    known, signal_ = cache.recording(source), None
+    while True:
+        if known is None:
+            try:
+                signal_ = utterance_signal(utt, sample_rate)
+            except AudioProblem as problem:
+                return Skipped(i, problem.kind, str(problem))
+            known = Recording(audio_digest(signal_), len(signal_))
+            if source is not None and source == recording_key(utt.path, sample_rate, policy):
+                cache.put_recording(source, known)  # the file did not change while it was read
+        result = _cached_or_computed(i, utt, known, signal_, features, sample_rate, policy, cache, interrupt, compute)
+        if result is not _NEEDS_AUDIO:
+            return result
+        known = None
+
+
+_NEEDS_AUDIO = object()
+
+
+def _cached_or_computed(i: int, utt: Utterance, known: Recording, signal_: Optional[np.ndarray],
+                        features: list[tuple[str, Feature]], sample_rate: int, policy: SegmentPolicy,
+                        cache: FeatureCache, interrupt: _Interrupt, compute: bool):
+    """:func:`_extract_utterance` for a known recording; ``_NEEDS_AUDIO`` at a miss without ``signal_``."""
+    bounds = segment_bounds(known.samples, sample_rate, policy)
     pieces = None
     contexts = [segment_context(utt, start / sample_rate, end / sample_rate) for start, end in bounds]
     out = {}
     for key, feature in features:
-        entry = cache_key(digest, feature, sample_rate, policy,
+        entry = cache_key(known.digest, feature, sample_rate, policy,
                           [c.digest_fields(feature.uses) for c in contexts] if feature.uses else None)
         arrays = cache.get(entry)
         if arrays is None:
             if not compute:
                 return None
+            if signal_ is None:
+                return _NEEDS_AUDIO
             pieces = pieces if pieces is not None else cut(signal_, bounds)
             arrays = [_checked(feature.extract(p, sample_rate, c), key, feature) for p, c in zip(pieces, contexts)]
             interrupt.check()
@@ -250,7 +273,7 @@ def _extract_utterance(i: int, utt: Utterance, features: list[tuple[str, Feature
                                f"{utt.path or utt.id}: feature '{key}' ({feature.name}) gave NaN or Inf values")
             cache.put(entry, arrays)
         out[key] = arrays
-    return _Done(len(signal_), bounds, out)
+    return _Done(known.samples, bounds, out)
 
 
 def segment_context(utt: Utterance, start_s: float, end_s: float) -> SegmentContext:

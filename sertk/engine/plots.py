@@ -5,14 +5,16 @@ and no global backend setting are involved.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
 from ..atomic import PathLike
 from ..figures import save_figure
 from .scoring import row_percent
-from .trainer import History
+
+if TYPE_CHECKING:
+    from .trainer import History
 
 
 def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: PathLike, title: str = "",
@@ -46,6 +48,8 @@ def plot_curves(histories: Sequence[Union[History, Mapping[str, Any]]], path: Pa
     """Learning curves per fold: summed training loss and validation score per
     epoch, with each fold's best epoch marked."""
     from matplotlib.figure import Figure
+
+    from .trainer import History
 
     histories = [h if isinstance(h, History) else History.from_dict(h) for h in histories]
     names = list(names) if names is not None else [f"fold {i + 1}" for i in range(len(histories))]

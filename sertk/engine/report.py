@@ -216,27 +216,32 @@ def write_confusion_csv(path, cm: np.ndarray, classes: Sequence[str]) -> None:
 
 
 def write_reports(layout: RunLayout, heads: Sequence[Head], outcomes, metrics_by_kind: dict, seed: int) -> dict:
-    """Every result file of a run; returns the metrics summary."""
+    """Every result file of a run, the tables first and then the figures; returns the metrics summary."""
+    from functools import partial
+
     from .plots import plot_confusion, plot_contours, plot_curves
 
     summary: dict[str, Any] = {"folds": [o.name for o in outcomes], "heads": {}}
+    figures = []
     for h in heads:
         summary["heads"][h.name] = head_summary(h, outcomes, metrics_by_kind.get(h.kind, []), seed)
         if h.kind == "classification":
             cm = np.asarray(summary["heads"][h.name]["confusion"])
-            plot_confusion(cm, h.classes, layout.confusion(h.name, len(heads) > 1, ".png"),
-                           title=f"{h.name}: pooled over {len(outcomes)} folds (% of true class)")
+            figures.append(partial(plot_confusion, cm, h.classes, layout.confusion(h.name, len(heads) > 1, ".png"),
+                                   title=f"{h.name}: pooled over {len(outcomes)} folds (% of true class)"))
             write_confusion_csv(layout.confusion(h.name, len(heads) > 1, ".csv"), cm, h.classes)
         if h.level == "frame" and h.kind == "regression":
-            plot_contours(outcomes, h.name, layout.contours_plot(h.name))
+            figures.append(partial(plot_contours, outcomes, h.name, layout.contours_plot(h.name)))
     vals = [o.validation_score for o in outcomes if o.validation_score is not None]
     summary["validation_score"] = float(np.mean(vals)) if vals else None
     histories = {o.name: o.history for o in outcomes if o.history}
     if histories:
-        plot_curves(list(histories.values()), layout.learning_curves, names=list(histories))
+        figures.append(partial(plot_curves, list(histories.values()), layout.learning_curves, names=list(histories)))
         write_json(layout.history, histories)
     write_predictions(layout.predictions, heads, outcomes)
     if any(o.times for o in outcomes):
         write_frames(layout.frames, heads, outcomes)
     write_json(layout.metrics, summary)
+    for draw in figures:
+        draw()
     return summary

@@ -146,6 +146,7 @@ def _labelled_classes(targets) -> np.ndarray:
 def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progress: Progress = Silent(),
                out_dir: Optional[str] = None) -> RunResult:
     """Everything ``sertk run`` does, returning the results and the run directory."""
+    from ..figures import preload
     from ..model import EstimatorModel
     from .report import fold_line, write_reports
     from .trained import run_analyzers
@@ -198,6 +199,7 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
         by_kind.setdefault(m.kind, []).append(m)
     outcomes = []
     repeats = recipe.train.repeats
+    preload()  # the reports' figures need matplotlib: import it while the folds train
     with progress.task("Folds", total=len(folds) * repeats) as task:
         for r in range(repeats):
             for fold in folds:

@@ -1,64 +1,38 @@
-"""Entry point of the sertk-mixedemotions plugin: registers its features, models, strategy and analyzers.
+"""Entry point of the sertk-mixedemotions plugin: registers its features, models, strategies and analyzers.
 
-The modules are imported inside the hooks so that discovering the plugin
-(``sertk list``) imports neither torch nor opensmile.
+Components are registered as lazy ``"module:Class"`` references, so that
+discovering the plugin (``sertk list``, ``sertk show``) imports neither torch
+nor opensmile; each class is imported on first use.
 """
 from sertk import hookimpl
 
 
+def _register(register, components: dict[str, str]) -> None:
+    for name, target in components.items():
+        register(f"sertk_mixedemotions.{target}", name=name)
+
+
 @hookimpl
 def sertk_register_features(register):
-    from .features import COMPONENTS
-
-    for cls in COMPONENTS:
-        register(cls)
-    from .corruption import CorruptedMFCC
-
-    register(CorruptedMFCC)
+    _register(register, {"smile_windows": "features:SmileWindows", "lld_functionals": "features:LLDFunctionals",
+                         "corrupted_mfcc": "corruption:CorruptedMFCC"})
 
 
 @hookimpl
 def sertk_register_models(register):
-    from .logistic import LogisticRegression
-
-    register(LogisticRegression)
-    from .drnn import FrameLinear, LSTMDRNN
-    from .e2e import EndToEnd
-
-    for cls in (EndToEnd, LSTMDRNN, FrameLinear):
-        register(cls)
-    from .rda import RDABackend
-
-    register(RDABackend)
-    from .transfer import MappedMLP
-
-    register(MappedMLP)
+    _register(register, {"logistic_regression": "logistic:LogisticRegression", "e2e_crnn": "e2e:EndToEnd",
+                         "lstm_drnn": "drnn:LSTMDRNN", "frame_linear": "drnn:FrameLinear",
+                         "rda_backend": "rda:RDABackend", "mapped_mlp": "transfer:MappedMLP"})
 
 
 @hookimpl
 def sertk_register_strategies(register):
-    from .svr import SVRGrid
-
-    register(SVRGrid)
-    from .enhancement import RDAEnhance
-
-    register(RDAEnhance)
-    from .cooperative import CooperativeLearning
-
-    register(CooperativeLearning)
-    from .transfer import CCAAlign, SAETransfer
-
-    register(CCAAlign)
-    register(SAETransfer)
+    _register(register, {"svr_grid": "svr:SVRGrid", "rda_enhance": "enhancement:RDAEnhance",
+                         "cooperative_learning": "cooperative:CooperativeLearning", "cca_align": "transfer:CCAAlign",
+                         "sae_transfer": "transfer:SAETransfer"})
 
 
 @hookimpl
 def sertk_register_analyzers(register):
-    from .curves import CooperativeCurves
-
-    register(CooperativeCurves)
-    from .cells import CellCorrelation
-    from .postprocess import PostProcess
-
-    register(PostProcess)
-    register(CellCorrelation)
+    _register(register, {"cooperative_curves": "curves:CooperativeCurves", "postprocess": "postprocess:PostProcess",
+                         "cell_correlation": "cells:CellCorrelation"})

@@ -1,27 +1,22 @@
 """Entry point of the sertk-tzirakis plugin: registers its feature, model and strategy.
 
-The modules are imported inside the hooks so that discovering the plugin
-(``sertk list``) does not import torch.
+Components are registered as lazy ``"module:Class"`` references, so that
+discovering the plugin (``sertk list``, ``sertk show``) does not import torch;
+each class is imported on first use.
 """
 from sertk import hookimpl
 
 
 @hookimpl
 def sertk_register_features(register):
-    from .words import WordSpans
-
-    register(WordSpans)
+    register("sertk_tzirakis.words:WordSpans", name="word_spans")
 
 
 @hookimpl
 def sertk_register_models(register):
-    from .model import TzirakisFusion
-
-    register(TzirakisFusion)
+    register("sertk_tzirakis.model:TzirakisFusion", name="tzirakis_fusion")
 
 
 @hookimpl
 def sertk_register_strategies(register):
-    from .strategy import SemanticPretraining
-
-    register(SemanticPretraining)
+    register("sertk_tzirakis.strategy:SemanticPretraining", name="tzirakis_semantic")

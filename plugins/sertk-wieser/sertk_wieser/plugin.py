@@ -1,23 +1,23 @@
 """Entry point of the sertk-wieser plugin: registers its models and analyzers.
 
-Modules are imported inside the hooks so that loading the plugin (e.g. for
-``sertk list``) does not import torch.
+Components are registered as lazy ``"module:Class"`` references, so that
+loading the plugin (``sertk list``, ``sertk show``) does not import torch;
+each class is imported on first use.
 """
 from sertk import hookimpl
 
 
+def _register(register, components: dict[str, str]) -> None:
+    for name, target in components.items():
+        register(f"sertk_wieser.{target}", name=name)
+
+
 @hookimpl
 def sertk_register_models(register):
-    from .models import COMPONENTS
-
-    for cls in COMPONENTS:
-        register(cls)
+    _register(register, {"elor": "models:ELoR", "lom": "models:LoM", "ftr": "models:FTR",
+                         "elor_ftr": "models:ELoRFTR"})
 
 
 @hookimpl
 def sertk_register_analyzers(register):
-    from .activation import ActivationMaximization
-    from .saliency import Saliency
-
-    register(Saliency)
-    register(ActivationMaximization)
+    _register(register, {"saliency": "saliency:Saliency", "activation_maximization": "activation:ActivationMaximization"})

@@ -1,14 +1,13 @@
 """Entry point of the sertk-zhao plugin: registers the two CNN-LSTM models.
 
-The torch modules are imported inside the hook so that discovering the
-plugin (``sertk list``) stays cheap.
+They are registered as lazy ``"module:Class"`` references, so that discovering
+the plugin (``sertk list``, ``sertk show``) does not import torch; each class
+is imported on first use.
 """
 from sertk import hookimpl
 
 
 @hookimpl
 def sertk_register_models(register):
-    from .models import CNN1DLSTM, CNN2DLSTM
-
-    register(CNN1DLSTM)
-    register(CNN2DLSTM)
+    register("sertk_zhao.models:CNN1DLSTM", name="cnn1d_lstm")
+    register("sertk_zhao.models:CNN2DLSTM", name="cnn2d_lstm")
