@@ -1,5 +1,5 @@
 """Signal helpers that the core and plugins share (part of the public plugin API):
-YIN fundamental frequency, coloured noise and synthetic room impulse responses.
+MFCCs, YIN fundamental frequency, coloured noise and synthetic room impulse responses.
 
 YIN (de Cheveigné & Kawahara, "YIN, a fundamental frequency estimator for speech
 and music", JASA 2002) follows librosa.yin's conventions (centred zero-padded
@@ -8,6 +8,8 @@ JIT: librosa's numba-compiled helper, cached in a shared folder, crashed
 processes once concurrent jobs had left two compiled versions there, and
 compiling it per process costs seconds."""
 from __future__ import annotations
+
+from typing import Optional
 
 import numpy as np
 
@@ -87,4 +89,23 @@ def room_response(rt60: float, sample_rate: int, rng: np.random.Generator) -> np
     h = rng.standard_normal(len(t)) * 10 ** (-3 * t / rt60)
     h[0] = np.abs(h).max()
     return h
+
+
+def mfcc(signal: np.ndarray, sample_rate: int, n_mfcc: int = 13, win_ms: float = 25.0, hop_ms: float = 10.0,
+         n_mels: int = 40, fmin: float = 0.0, fmax: Optional[float] = None, center: bool = False,
+         n_fft: Optional[int] = None) -> np.ndarray:
+    """(frames, n_mfcc) MFCCs as the built-in ``mfcc`` feature computes them (its docstring
+    gives the framing): Hann frames, mel power in dB, orthonormal DCT-II; no deltas."""
+    from .builtins import spectral
+
+    win, hop = int(round(win_ms * sample_rate / 1000)), int(round(hop_ms * sample_rate / 1000))
+    n_fft = n_fft or 1 << (win - 1).bit_length()
+    if n_fft < win:
+        raise ValueError(f"n_fft ({n_fft}) must be at least the window of {win} samples ({win_ms} ms)")
+    if center:
+        blocks = spectral.librosa_power_blocks(signal, n_fft, hop, win, center=True)
+    else:  # frame k covers [k·hop, k·hop + win), the last one zero-padded
+        blocks = spectral.power_blocks(signal, win, hop, n_fft, 1 + -(-max(len(signal) - win, 0) // hop))
+    mel = spectral.mel_db(blocks, spectral.mel_filters(sample_rate, n_fft, n_mels, fmin, fmax))
+    return mel @ spectral.dct_matrix(n_mels, n_mfcc)
 

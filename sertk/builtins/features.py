@@ -79,16 +79,10 @@ class MFCC(Feature):
         self.n_fft = n_fft
 
     def __call__(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
-        win, hop = _samples(self.win_ms, sample_rate), _samples(self.hop_ms, sample_rate)
-        n_fft = self.n_fft or 1 << (win - 1).bit_length()
-        if n_fft < win:
-            raise ValueError(f"n_fft ({n_fft}) must be at least the window of {win} samples ({self.win_ms} ms)")
-        if self.center:
-            blocks = spectral.librosa_power_blocks(signal, n_fft, hop, win, center=True)
-        else:  # frame k covers [k·hop, k·hop + win), the last one zero-padded
-            blocks = spectral.power_blocks(signal, win, hop, n_fft, 1 + -(-max(len(signal) - win, 0) // hop))
-        mel = spectral.mel_db(blocks, spectral.mel_filters(sample_rate, n_fft, self.n_mels, self.fmin, self.fmax))
-        coeffs = [mel @ spectral.dct_matrix(self.n_mels, self.n_mfcc)]
+        from ..signals import mfcc
+
+        coeffs = [mfcc(signal, sample_rate, self.n_mfcc, self.win_ms, self.hop_ms, self.n_mels, self.fmin, self.fmax,
+                       self.center, self.n_fft)]
         for _ in range(self.deltas):
             coeffs.append(spectral.delta(coeffs[-1], self.delta_width))
         return np.concatenate(coeffs, axis=1).astype(np.float32)

@@ -229,20 +229,19 @@ def _extract_utterance(i: int, utt: Utterance, features: list[tuple[str, Feature
     (which re-indexes the file from the decoded audio first).  Nothing non-finite, and
     nothing computed after a Ctrl-C, enters the cache."""
     source = recording_key(utt.path, sample_rate, policy) if utt.audio is None else None
-    known, signal_ = cache.recording(source), None
-    while True:
-        if known is None:
-            try:
-                signal_ = utterance_signal(utt, sample_rate)
-            except AudioProblem as problem:
-                return Skipped(i, problem.kind, str(problem))
-            known = Recording(audio_digest(signal_), len(signal_))
-            if source is not None and source == recording_key(utt.path, sample_rate, policy):
-                cache.put_recording(source, known)  # the file did not change while it was read
-        result = _cached_or_computed(i, utt, known, signal_, features, sample_rate, policy, cache, interrupt, compute)
+    known = cache.recording(source)
+    if known is not None:
+        result = _cached_or_computed(i, utt, known, None, features, sample_rate, policy, cache, interrupt, compute)
         if result is not _NEEDS_AUDIO:
             return result
-        known = None
+    try:
+        signal_ = utterance_signal(utt, sample_rate)
+    except AudioProblem as problem:
+        return Skipped(i, problem.kind, str(problem))
+    known = Recording(audio_digest(signal_), len(signal_))
+    if source is not None and source == recording_key(utt.path, sample_rate, policy):
+        cache.put_recording(source, known)  # the file did not change while it was read
+    return _cached_or_computed(i, utt, known, signal_, features, sample_rate, policy, cache, interrupt, compute)
 
 
 _NEEDS_AUDIO = object()

@@ -99,21 +99,30 @@ def label_space(utterances: Sequence[Utterance], default_target: Optional[str] =
                       default_target)
 
 
+def feature_cache(recipe: Recipe) -> FeatureCache:
+    """The recipe's feature cache (``data.cache_dir``, else the default; disabled by ``data.cache: false``)."""
+    return FeatureCache(Path(recipe.data.cache_dir) if recipe.data.cache_dir else default_cache_dir() / "features"
+                        if recipe.data.cache else None)
+
+
+def build_features(recipe: Recipe, registry: Registry) -> list[tuple[str, Feature]]:
+    """The recipe's features, built, with the input key each fills."""
+    return [(spec.input_key, registry.build("features", {"name": spec.name, "params": spec.params}, f"features.{i}"))
+            for i, spec in enumerate(recipe.features)]
+
+
 def prepare_data(recipe: Recipe, registry: Registry, progress: Progress = Silent(),
-                 utterances: Optional[list[Utterance]] = None) -> Data:
-    """Load corpora (unless given), extract every feature (cached) and collect the label space."""
+                 utterances: Optional[list[Utterance]] = None,
+                 features: Optional[list[tuple[str, Feature]]] = None) -> Data:
+    """Load corpora (unless given), extract every feature (cached) and collect the label space;
+    ``features`` are the recipe's features when already built (:func:`build_features`)."""
     if utterances is None:
         utterances = load_utterances(recipe, registry, progress)
-    features, normalize = [], {}
-    for i, spec in enumerate(recipe.features):
-        feature = registry.build("features", {"name": spec.name, "params": spec.params}, f"features.{i}")
-        features.append((spec.input_key, feature))
-        normalize[spec.input_key] = spec.normalize or feature.normalize
-    cache = FeatureCache(Path(recipe.data.cache_dir) if recipe.data.cache_dir else default_cache_dir() / "features"
-                         if recipe.data.cache else None)
-    cache.sweep()
-    extracted = extract_features(utterances, features, recipe.data.sample_rate, recipe.data.segment, cache,
-                                 workers=recipe.data.workers, progress=progress, bad_audio=recipe.data.bad_audio)
+    features = features if features is not None else build_features(recipe, registry)
+    normalize = {key: spec.normalize or feature.normalize for spec, (key, feature) in zip(recipe.features, features)}
+    extracted = extract_features(utterances, features, recipe.data.sample_rate, recipe.data.segment,
+                                 feature_cache(recipe), workers=recipe.data.workers, progress=progress,
+                                 bad_audio=recipe.data.bad_audio)
     for line in skipped_report(extracted.skipped):
         progress.log(line)
     utterances = [utterances[i] for i in extracted.kept]

@@ -10,14 +10,15 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..atomic import atomic_path, safe_name, write_json, write_text
-from ..data.targets import MISSING_CLASS, segment_target
+from ..data.targets import present, segment_target
 from ..errors import SertkError
 from ..interfaces import Fold, Head
 from ..progress import Progress, Silent
 from ..recipe import Recipe, resolved
 from ..registry import Registry
 from .components import build_model
-from .experiment import Data, class_counts, expected_counts, label_counts, load_utterances, prepare_data, usable
+from .experiment import (Data, class_counts, expected_counts, feature_cache, label_counts, load_utterances,
+                         prepare_data, usable)
 from .layout import RunLayout, fold_name
 from .preflight import preflight
 from .rundir import create_run_dir, write_provenance
@@ -70,8 +71,12 @@ def resolve_folds(recipe: Recipe, registry: Registry, data: Data, keep: list[int
     stratify = next((h.label_key for h in heads if h.kind == "classification" and h.level == "utterance"), None)
     protocol = registry.build("protocols", recipe.protocol, "protocol")
     subset = [data.utterances[i] for i in keep]
-    folds = []
+    folds, folders = [], {}
     for fold in protocol.folds(subset):
+        other = folders.setdefault(safe_name(fold.name), fold.name)  # fold folders are named after the folds
+        if other != fold.name:
+            raise SertkError(f"folds '{other}' and '{fold.name}' would share the folder folds/{safe_name(fold.name)}; "
+                             f"rename one of these speakers or groups in the corpus")
         if not fold.train or not fold.test:
             raise SertkError(f"protocol '{protocol.name}': fold '{fold.name}' has an empty "
                              f"{'training' if not fold.train else 'test'} set; check the protocol params")
@@ -85,7 +90,6 @@ def resolve_folds(recipe: Recipe, registry: Registry, data: Data, keep: list[int
 
 def save_model(layout: RunLayout, fold: str, model) -> None:
     """A fold's trained model: a state dict for networks, named arrays for estimators."""
-    import numpy as np
     import torch
 
     from ..model import EstimatorModel
@@ -132,15 +136,12 @@ def run_fold(recipe: Recipe, registry: Registry, data: Data, fold: Fold, heads: 
         outcome.outputs = unit_outputs
         outcome.targets = {h.name: np.asarray([segment_target(data.utterances[u], h, 0.0, float("inf")) for u in units])
                            for h in heads}
-    outcome.train_counts = {h.name: np.bincount(_labelled_classes(session.train.targets[h.name]), minlength=len(h.classes))
-                            for h in heads if h.kind == "classification" and h.level == "utterance"}
+    outcome.train_counts = {}
+    for h in heads:
+        if h.kind == "classification" and h.level == "utterance":
+            targets = np.asarray(session.train.targets[h.name], dtype=int)
+            outcome.train_counts[h.name] = np.bincount(targets[present(h, targets)], minlength=len(h.classes))
     return outcome
-
-
-def _labelled_classes(targets) -> np.ndarray:
-    """Class indices of the segments that carry the label (``MISSING_CLASS`` left out)."""
-    targets = np.asarray(targets, dtype=int)
-    return targets[targets != MISSING_CLASS]
 
 
 def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progress: Progress = Silent(),
@@ -156,8 +157,9 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
     write_provenance(layout, resolved(recipe), recipe.source, plugins, recipe.train.seed)
     progress.log(f"run directory: {layout.dir}")
     utterances = load_utterances(recipe, registry, progress)
-    preflight(recipe, registry, utterances)
-    data = prepare_data(recipe, registry, progress, utterances)
+    features = preflight(recipe, registry, utterances)
+    feature_cache(recipe).sweep()
+    data = prepare_data(recipe, registry, progress, utterances, features)
     probe = build_model(recipe, registry, data.info, data.labels, recipe.train.seed)
     heads = list(probe.heads)
     keep = usable(data.utterances, heads, recipe.data.missing_labels)
@@ -181,12 +183,6 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
             counts = class_counts([data.utterances[i] for i in keep], h)
             progress.log(f"{h.name}: " + ", ".join(f"{c} {n}" for c, n in counts.items()))
     folds = resolve_folds(recipe, registry, data, keep, heads, inner=not isinstance(probe, EstimatorModel))
-    folders: dict[str, str] = {}
-    for fold in folds:
-        other = folders.setdefault(safe_name(fold.name), fold.name)
-        if other != fold.name:
-            raise SertkError(f"folds '{other}' and '{fold.name}' would share the folder folds/{safe_name(fold.name)}; "
-                             f"rename one of these speakers or groups in the corpus")
     write_json(layout.folds, {f.name: {p: [data.utterances[i].id for i in getattr(f, p)]
                                        for p in ("train", "validation", "test")} for f in folds})
     write_json(layout.data, {"labels": dataclasses.asdict(data.labels),

@@ -19,12 +19,6 @@ from .experiment import Data, prepare_data
 from .layout import RunLayout, fold_name
 
 
-def torch_module() -> type:
-    import torch
-
-    return torch.nn.Module
-
-
 class TrainedRun:
     """Models, data and folds of a run directory written by ``sertk run``."""
 
@@ -91,8 +85,10 @@ class TrainedRun:
     def network(self, fold: str, analyzer: str):
         """The fold's trained neural network, or a user error naming ``analyzer`` when the
         run holds estimator models (e.g. a linear SVM), which have no gradients or layers."""
+        import torch
+
         model = self.model(fold)
-        if not isinstance(model, torch_module()):
+        if not isinstance(model, torch.nn.Module):
             raise SertkError(f"{analyzer} inspects neural networks, but {self.dir} holds "
                              f"{type(model).__name__} models; analyse a run of a network model")
         return model.eval()

@@ -17,7 +17,7 @@ from typing import Any, Literal, Optional
 import numpy as np
 
 from sertk import Feature, load_audio
-from sertk.signals import colored_noise, room_response
+from sertk.signals import colored_noise, mfcc, room_response
 
 PARTS = ("train", "devel", "test")
 GENERATED_NOISE = ("white", "pink", "brown", "babble")
@@ -131,23 +131,6 @@ def convolve(signal: np.ndarray, h: np.ndarray) -> np.ndarray:
     return wet * np.sqrt(ps / power(wet)) if ps > 0 and power(wet) > 0 else wet
 
 
-def mfcc(signal: np.ndarray, sample_rate: int, n_mfcc: int, win_ms: float, hop_ms: float, n_mels: int) -> np.ndarray:
-    """(frames, n_mfcc) MFCCs exactly as the core's ``mfcc`` feature with ``center: false``
-    (Hann frames k·hop … k·hop + win, FFT of the next power of two, mel power in dB,
-    orthonormal DCT-II), so corrupted and clean streams have the same frames (tested)."""
-    import librosa
-
-    win, hop = int(round(win_ms * sample_rate / 1000)), int(round(hop_ms * sample_rate / 1000))
-    n_fft = 1 << (win - 1).bit_length()
-    frames = 1 + int(np.ceil(max(len(signal) - win, 0) / hop))
-    left = (n_fft - win) // 2
-    padded = np.pad(np.asarray(signal, dtype=np.float32), (left, (frames - 1) * hop + n_fft - left - len(signal)))
-    mel = librosa.feature.melspectrogram(y=padded, sr=sample_rate, n_fft=n_fft, hop_length=hop, win_length=win,
-                                         center=False, n_mels=n_mels)
-    db = librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None)
-    return librosa.feature.mfcc(S=db, n_mfcc=n_mfcc).T.astype(np.float32)
-
-
 class CorruptedMFCC(Feature):
     """MFCCs 0–12 (25-ms windows every 10 ms) of the segment corrupted as in MixedEmotions
     D4.2 §3.4.1: additive noise at ``snr_db`` from the ``noise_part`` third (train, devel or
@@ -226,7 +209,8 @@ class CorruptedMFCC(Feature):
         return out
 
     def __call__(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
-        return mfcc(self.corrupt(signal, sample_rate), sample_rate, self.n_mfcc, self.win_ms, self.hop_ms, self.n_mels)
+        return mfcc(self.corrupt(signal, sample_rate), sample_rate, self.n_mfcc, self.win_ms, self.hop_ms,
+                    self.n_mels).astype(np.float32)
 
     def frame_rate(self, sample_rate: int) -> float:
         return sample_rate / int(round(self.hop_ms * sample_rate / 1000))

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from sertk import FeatureInfo, LabelSpace
-from sertk_mixedemotions.corruption import CorruptedMFCC, mfcc
+from sertk.signals import mfcc
+from sertk_mixedemotions.corruption import CorruptedMFCC
 from sertk_mixedemotions.enhancement import RDAEnhance, masked_mse, svm_weights
 from sertk_mixedemotions.rda import RDABackend, utterance_moments, window_moments
 

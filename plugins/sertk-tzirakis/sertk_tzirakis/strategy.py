@@ -34,7 +34,8 @@ class SemanticPretraining(Strategy):
     steps and discriminator width); None keeps them."""
 
     name = "tzirakis_semantic"
-    summary = "train Word2Vec, Speech2Vec and their alignment per fold, freeze them, train the model"
+    summary = ("train Word2Vec, Speech2Vec and their alignment per fold, freeze them, train the model "
+               "(Tzirakis et al. 2021, §3.1)")
 
     def __init__(self, text: Optional[str] = None, word2vec_epochs: Optional[int] = None,
                  min_count: Optional[int] = None, speech2vec_epochs: Optional[int] = None,

@@ -24,10 +24,11 @@ class WordSpans(Feature):
     """Timed words of a segment as (words, 3): start_s, end_s (relative to the segment)
     and :func:`word_hash` of each token (``sertk_tzirakis.word2vec.tokenize``; a word that
     gives several tokens gives one row per token with the word's span, one that gives
-    none is left out).  Not normalised."""
+    none is left out).  Not normalised.  The word segments of Tzirakis et al., ICASSP 2021, §3.1."""
 
     name = "word_spans"
-    summary = "timed words of a segment (start_s, end_s, 24-bit token hash) for the semantic stream"
+    summary = ("timed words of a segment (start_s, end_s, 24-bit token hash) for the semantic stream "
+               "(Tzirakis et al. 2021)")
     level = "frame"
     normalize = "none"
     uses = ("words",)
