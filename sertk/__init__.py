@@ -5,7 +5,6 @@ building blocks), :mod:`sertk.sequences` and :mod:`sertk.signals` (signal
 helpers).  Plugins import nothing else from sertk.
 """
 from .atomic import atomic_path, safe_name, write_csv, write_json, write_text
-from .audio import load_audio, write_audio
 from .errors import ConfigError, SertkError
 from .figures import pyplot, save_figure
 from .hookspecs import hookimpl
@@ -14,12 +13,13 @@ from .interfaces import (BLANK, TRANSCRIPT, Analyzer, Augmentation, Component, C
 
 __version__ = "0.1.0"
 
-_LAZY = {"Model": "model", "EstimatorModel": "model", "Batch": "model", "TrainedRun": "engine.trained",
-         "FitSession": "engine.session", "Part": "engine.session"}
+_LAZY = {"Model": "model", "EstimatorModel": "estimator", "Batch": "model", "TrainedRun": "engine.trained",
+         "FitSession": "engine.session", "Part": "engine.session", "load_audio": "audio", "write_audio": "audio"}
 
 
 def __getattr__(name):
-    """Torch-based names load on first use so that importing sertk stays light."""
+    """Names that need torch or numpy load on first use, so that importing sertk (and
+    ``sertk list``) stays light."""
     if name in _LAZY:
         import importlib
 

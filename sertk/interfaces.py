@@ -6,10 +6,12 @@ its constructor parameters are its recipe ``params``.
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Sequence
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Component:
@@ -45,6 +47,28 @@ class Word:
     text: str
 
 
+class _Timings:
+    """An :class:`Utterance` timing field (``words``, ``alignments``) that a corpus may
+    fill on first read instead of while listing (see :meth:`Utterance.defer_timings`)."""
+
+    def __init__(self, empty: type) -> None:
+        self.empty = empty
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, owner: Optional[type] = None) -> Any:
+        if obj is None:
+            return None  # the dataclass default, stored as an empty list / dict
+        pending = obj.__dict__.pop("_pending_timings", None)
+        if pending is not None:
+            pending(obj)
+        return obj.__dict__[self.slot]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = self.empty() if value is None else value
+
+
 @dataclass
 class Utterance:
     """One utterance of a corpus.
@@ -70,9 +94,18 @@ class Utterance:
     labels: dict[str, Any] = field(default_factory=dict)
     contours: dict[str, Contour] = field(default_factory=dict)
     transcript: Optional[str] = None
-    words: list[Word] = field(default_factory=list)
-    alignments: dict[str, list[Word]] = field(default_factory=dict)
+    words: list[Word] = _Timings(list)
+    alignments: dict[str, list[Word]] = _Timings(dict)
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def defer_timings(self, load: Callable[["Utterance"], None]) -> None:
+        """Have ``load(utterance)`` set ``words`` / ``alignments`` when either is first read
+        (a corpus whose timing files are slow to parse lists its utterances without them)."""
+        self.__dict__["_pending_timings"] = load
+
+    def __getstate__(self) -> dict[str, Any]:
+        _ = self.words  # a copy for another process carries its timings, not their loader
+        return dict(self.__dict__)
 
 
 BLANK = "<blank>"
@@ -121,6 +154,8 @@ class Head:
             unknown = [t for t in value if t not in index]
             if unknown:
                 raise ValueError(f"tokens {unknown[:5]} are not in head {self.name!r} vocabulary")
+            import numpy as np
+
             return np.asarray([index[t] for t in value], dtype=np.int64)
         key = value if isinstance(value, str) else str(int(round(float(value))))
         try:
@@ -130,6 +165,36 @@ class Head:
 
 
 KINDS_OF_HEAD = ("classification", "regression", "sequence")
+
+
+class Deferred(Mapping):
+    """A read-only mapping computed on first use (e.g. token vocabularies, which need
+    every utterance's timings)."""
+
+    def __init__(self, compute: Callable[[], Mapping]) -> None:
+        self._compute: Optional[Callable[[], Mapping]] = compute
+        self._value: Mapping = {}
+
+    @property
+    def computed(self) -> bool:
+        return self._compute is None
+
+    def _mapping(self) -> Mapping:
+        if self._compute is not None:
+            self._value, self._compute = dict(self._compute()), None
+        return self._value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._mapping()[key]
+
+    def __iter__(self):
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
+
+    def __reduce__(self):  # a copy (pickle, deepcopy) is the computed plain dict
+        return dict, (dict(self._mapping()),)
 
 
 @dataclass(frozen=True)
@@ -143,13 +208,24 @@ class LabelSpace:
     classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     dimensions: tuple[str, ...] = ()
     contours: tuple[str, ...] = ()
-    sequences: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sequences: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     default_target: Optional[str] = None
 
     @property
     def keys(self) -> list[str]:
         """Every label key, sorted."""
         return sorted({*self.classes, *self.dimensions, *self.contours, *self.sequences})
+
+    def has(self, key: Optional[str]) -> bool:
+        """Whether ``key`` is a label (token vocabularies looked at last: they may be deferred)."""
+        return key in self.classes or key in self.dimensions or key in self.contours or key in self.sequences
+
+    def plain(self) -> dict[str, Any]:
+        """The label space as plain data; vocabularies never read (no head uses them) are left out."""
+        sequences = self.sequences if not isinstance(self.sequences, Deferred) or self.sequences.computed else {}
+        return {"classes": {k: list(v) for k, v in self.classes.items()}, "dimensions": list(self.dimensions),
+                "contours": list(self.contours), "sequences": {k: list(v) for k, v in sequences.items()},
+                "default_target": self.default_target}
 
     def head_for(self, target: str, level: str = "utterance", name: Optional[str] = None,
                  rate: Optional[float] = None, contour: bool = False) -> Head:

@@ -8,6 +8,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
+from .estimator import EstimatorModel
 from .interfaces import Component, FeatureInfo, Head, LabelSpace
 from .nn import frame_output
 
@@ -90,33 +91,6 @@ class Model(Component, torch.nn.Module):
     def penalized_parameters(self):
         """Parameters the L2 weight penalty applies to (trainable weights, not biases, norms or frozen parts)."""
         return [p for n, p in self.named_parameters() if p.ndim > 1 and p.requires_grad]
-
-
-class EstimatorModel(Component, abc.ABC):
-    """A model fitted in one call (e.g. a linear SVM) rather than by gradient steps.
-
-    Works on utterance-level features concatenated in the order of ``inputs``.
-    """
-
-    heads: list[Head]
-
-    @abc.abstractmethod
-    def fit(self, x: np.ndarray, targets: dict[str, np.ndarray]) -> None:
-        """Fit on (N, D) features and encoded targets per head."""
-
-    @abc.abstractmethod
-    def predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """(N, C) class scores (or probabilities) for classification heads, (N,) for regression."""
-
-    @abc.abstractmethod
-    def state(self) -> dict[str, np.ndarray]:
-        """The fitted parameters as named numeric arrays; a run saves them with
-        numpy (never as a pickle, which could run code when loaded)."""
-
-    @abc.abstractmethod
-    def load_state(self, state: dict[str, np.ndarray]) -> None:
-        """Restore the parameters returned by :meth:`state` into a model built
-        with the same recipe params."""
 
 
 def model_inputs_summary(inputs: dict[str, FeatureInfo]) -> str:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Literal, Optional
 import torch
 from torch import nn
 
-from .interfaces import FeatureInfo, Head, LabelSpace
+from .heads import target_head  # noqa: F401  (part of sertk.nn's public API)
+from .interfaces import FeatureInfo, Head
 
 if TYPE_CHECKING:
     from .model import Batch
@@ -37,35 +38,6 @@ def input_of(inputs: dict[str, FeatureInfo], key: Optional[str], model: str, lev
     return info
 
 
-def target_head(labels: LabelSpace, target: Optional[str], model: str, level: str = "utterance",
-                rate: Optional[float] = None, name: Optional[str] = None) -> Head:
-    """The head for label key ``target``.
-
-    ``None`` picks the recipe's ``data.target`` when the corpus has it, else
-    ``emotion``, else the corpus's only label.  Categorical labels and
-    dimensions give utterance-level heads; contours and token sequences give
-    frame-level heads with output ``rate`` (frames/s), which ``level="utterance"``
-    (a model without frame outputs) refuses.  A key that is both a dimension and
-    a contour (e.g. ``arousal``) is the contour for ``level="frame"`` models.
-    """
-    if target is None:
-        keys = labels.keys
-        for choice in (labels.default_target, "emotion"):
-            if choice in keys:
-                target = choice
-                break
-        else:
-            if len(keys) != 1:
-                raise ValueError(f"{model} needs params.target: the corpus offers labels {keys}")
-            target = keys[0]
-    head = labels.head_for(target, name=name, rate=rate, contour=level == "frame")
-    if head.level == "frame" and level == "utterance":
-        raise ValueError(f"{model} predicts utterance-level labels, but {target!r} is time-aligned "
-                         f"(a contour or token sequence)")
-    return head
-
-
-# ----------------------------------------------------------------- masks and pooling
 def frame_mask(lengths: Optional[torch.Tensor], steps: int, batch: int = 1,
                device: Optional[torch.device] = None) -> torch.Tensor:
     """(B, steps) boolean mask of the first ``lengths[b]`` frames (all when None)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
@@ -19,11 +19,13 @@ import yaml
 from .errors import ConfigError, SertkError, unknown
 from .registry import Registry
 from .safe_yaml import load_yaml
-from .settings import DataConfig, FeatureSpec, OutputConfig, TrainConfig, TuneConfig, from_mapping
+from .settings import DataConfig, FeatureSpec, FusionConfig, OutputConfig, TrainConfig, TuneConfig, from_mapping
 
 SECTIONS = ("corpus", "data", "features", "augment", "model", "loss", "train", "strategy", "protocol", "metrics",
-            "analyzers", "tune", "output")
+            "analyzers", "tune", "output", "fusion")
 REQUIRED = ("corpus", "features", "model")
+FUSION_SHARED = ("corpus", "data", "train", "protocol", "metrics")  # a fusion recipe's sections for every system
+SYSTEM_KEYS = ("recipe", "set", "name")
 
 
 @dataclass
@@ -45,6 +47,8 @@ class Recipe:
     analyzers: list[dict]
     tune: TuneConfig
     output: OutputConfig
+    fusion: Optional[FusionConfig] = None
+    members: list[tuple[str, "Recipe"]] = field(default_factory=list)  # fusion: (name, system recipe)
 
     @property
     def stem(self) -> str:
@@ -112,6 +116,8 @@ def load_recipe(path: Union[str, Path], overrides: typing.Iterable[str] = (), re
 
 def parse_recipe(raw: dict, source: str = "", registry: Optional[Registry] = None) -> Recipe:
     """Validate a recipe mapping; with a registry, component names and params too."""
+    if raw.get("fusion") is not None:
+        return _parse_fusion(raw, source, registry)
     for section in raw:
         if section not in SECTIONS:
             raise ConfigError(str(section), unknown("section", section, SECTIONS), source)
@@ -148,6 +154,89 @@ def parse_recipe(raw: dict, source: str = "", registry: Optional[Registry] = Non
             raise ConfigError(exc.key, str(exc).split(": ", 1)[1], source) from None
         raise
     return recipe
+
+
+def _parse_fusion(raw: dict, source: str, registry: Optional[Registry]) -> Recipe:
+    """A fusion recipe: ``fusion`` lists the systems; ``corpus``, ``data``, ``train``,
+    ``protocol`` and ``metrics`` apply to every system, ``output`` to the fused run."""
+    for section in raw:
+        if section not in (*FUSION_SHARED, "fusion", "output") and raw[section] is not None:
+            problem = ("a fusion recipe names features and models per system; move it into the entries of "
+                       "fusion.systems") if section in SECTIONS else unknown("section", section, SECTIONS)
+            raise ConfigError(str(section), problem, source)
+    try:
+        fusion = from_mapping(FusionConfig, raw["fusion"], "fusion")
+        output = from_mapping(OutputConfig, raw.get("output") or {}, "output")
+    except ConfigError as exc:
+        raise ConfigError(exc.key, str(exc).split(": ", 1)[1], source) from None
+    shared = {k: raw[k] for k in FUSION_SHARED if raw.get(k) is not None}
+    members: list[tuple[str, Recipe]] = []
+    for i, system in enumerate(fusion.systems):
+        key = f"fusion.systems.{i}"
+        name, member = _system(system, shared, source, key, i)
+        if name in [n for n, _ in members]:
+            raise ConfigError(f"{key}.name", f"'{name}' names two systems; give each a distinct name", source)
+        members.append((name, parse_recipe(member, f"{source} {key}".strip(), registry)))
+    first = members[0][1]
+    return dataclasses.replace(first, raw=raw, source=source, features=[], model={}, loss=None, augment=[],
+                               analyzers=[], tune=TuneConfig(), output=output, fusion=fusion, members=members)
+
+
+def _system(system: Any, shared: dict, source: str, key: str, index: int) -> tuple[str, dict]:
+    """One fusion system's name and recipe mapping: its file (``recipe``, found from the
+    current folder or next to the fusion recipe), the shared sections, its own sections,
+    then its ``set`` overrides."""
+    system = {"recipe": system} if isinstance(system, str) else system
+    if not isinstance(system, Mapping):
+        raise ConfigError(key, f"expected a recipe path or {{recipe, set, name, sections}}, got "
+                               f"{type(system).__name__}", source)
+    for k in system:
+        if k not in (*SYSTEM_KEYS, *SECTIONS) or k == "fusion":
+            raise ConfigError(f"{key}.{k}", unknown("key", k, (*SYSTEM_KEYS, *SECTIONS[:-1])), source)
+    path, sets = system.get("recipe"), system.get("set") or []
+    base: dict = {}
+    if path is not None:
+        found = next((p for p in (Path(str(path)), Path(source).parent / str(path)) if p.is_file()), None)
+        if found is None:
+            raise ConfigError(f"{key}.recipe", f"no recipe file '{path}' (looked in the current folder and next "
+                                               f"to the fusion recipe)", source)
+        base = read_yaml(found)
+        if "fusion" in base:
+            raise ConfigError(f"{key}.recipe", f"{found} is a fusion recipe itself; list its systems here", source)
+    if not isinstance(sets, list) or not all(isinstance(s, str) for s in sets):
+        raise ConfigError(f"{key}.set", "expected a list of KEY=VALUE overrides", source)
+    merged = _merge(_merge(base, shared), {k: v for k, v in system.items() if k in SECTIONS})
+    merged.pop("output", None)
+    try:
+        merged = apply_overrides(merged, sets)
+    except SertkError as exc:
+        raise ConfigError(f"{key}.set", str(exc), source) from None
+    name = str(system.get("name") or (Path(str(path)).stem if path else f"system{index + 1}"))
+    from .atomic import safe_name
+
+    if name != safe_name(name) or name in (".", ".."):
+        raise ConfigError(f"{key}.name", f"must be a plain folder name (letters, digits, . _ @ -), got {name!r}",
+                          source)
+    return name, merged
+
+
+def _merge(base: dict, top: dict) -> dict:
+    """``top`` over ``base``: settings sections (data, train, ...) key by key, other sections replaced."""
+    out = copy.deepcopy(base)
+    for k, v in top.items():
+        old = out.get(k)
+        if isinstance(old, dict) and isinstance(v, dict) and k in ("data", "train", "tune"):
+            out[k] = _deep(old, v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _deep(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _deep(out[k], v) if isinstance(out.get(k), dict) and isinstance(v, dict) else copy.deepcopy(v)
+    return out
 
 
 def component_specs(recipe: Recipe) -> list[tuple[str, Any, str]]:
@@ -205,7 +294,14 @@ def _spec_list(value: Any, key: str) -> list[dict]:
 
 
 def resolved(recipe: Recipe) -> dict:
-    """The recipe with every default filled in, as written to the run directory."""
+    """The recipe with every default filled in, as written to the run directory (a fusion
+    recipe: its shared sections and each system resolved inline)."""
+    if recipe.fusion is not None:
+        systems = [{"name": name, **{k: v for k, v in resolved(m).items() if k != "output"}}
+                   for name, m in recipe.members]
+        return {"corpus": recipe.corpus if len(recipe.corpus) > 1 else recipe.corpus[0], "protocol": recipe.protocol,
+                "metrics": recipe.metrics, "fusion": {**dataclasses.asdict(recipe.fusion), "systems": systems},
+                "output": dataclasses.asdict(recipe.output)}
     out = dict(recipe.raw)
     out["data"] = dataclasses.asdict(recipe.data)
     out["train"] = dataclasses.asdict(recipe.train)

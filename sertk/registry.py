@@ -33,9 +33,15 @@ SINGULAR = {"corpora": "corpus", "features": "feature", "models": "model", "loss
 DERIVED = ("inputs", "labels")
 
 
-def _bases(kind: str) -> tuple[type, ...]:
+def _bases(kind: str, cls: Any = None) -> tuple[type, ...]:
+    """The interfaces a component of ``kind`` may subclass (an estimator ``cls`` is
+    checked without importing torch)."""
     if kind == "models":
-        from .model import EstimatorModel, Model
+        from .estimator import EstimatorModel
+
+        if inspect.isclass(cls) and issubclass(cls, EstimatorModel):
+            return (EstimatorModel,)
+        from .model import Model
 
         return (Model, EstimatorModel)
     return {"corpora": (Corpus,), "features": (Feature,), "losses": (Loss,), "metrics": (Metric,),
@@ -201,7 +207,7 @@ def _lazy_entry(kind: str, target: str, plugin: str, name: Optional[str], summar
 
 
 def _check_class(kind: str, cls: Any, plugin: str) -> None:
-    if not (inspect.isclass(cls) and issubclass(cls, _bases(kind))):
+    if not (inspect.isclass(cls) and issubclass(cls, _bases(kind, cls))):
         raise PluginError(f"plugin '{plugin}' registered {cls!r} as one of {kind}, which needs a subclass of "
                           f"{' or '.join(b.__name__ for b in _bases(kind))}")
     if not getattr(cls, "name", ""):

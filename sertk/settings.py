@@ -366,6 +366,29 @@ class TrainConfig:
                      f"must be a learning rate >= 0, got {lr!r}")
 
 
+@dataclass
+class FusionConfig:
+    """Late fusion of several systems (``fusion``): each entry of ``systems`` is a recipe
+    path or ``{recipe, set, name, <sections>}``; their test scores are fused per fold by
+    ``method`` (``mean``, ``weighted`` with ``weights`` or weights chosen on the training
+    folds, ``stack``: a classifier trained on the other folds' predictions)."""
+
+    KEY: ClassVar[str] = "fusion"
+
+    systems: list
+    method: Literal["mean", "weighted", "stack"] = "mean"
+    weights: Optional[list[float]] = None
+
+    def __post_init__(self) -> None:
+        _check_literals(self)
+        _require(len(self.systems) >= 2, "fusion.systems", f"fuses at least two systems, got {len(self.systems)}")
+        if self.weights is not None:
+            _require(self.method == "weighted", "fusion.weights", f"apply to method weighted, not {self.method}")
+            _require(len(self.weights) == len(self.systems) and min(self.weights) >= 0 and sum(self.weights) > 0,
+                     "fusion.weights", f"need one weight >= 0 per system ({len(self.systems)}), not all 0, "
+                                       f"got {self.weights}")
+
+
 def from_mapping(cls: type, data: Any, key: str) -> Any:
     """Build a settings dataclass from a mapping, checking keys and simple types."""
     if dataclasses.is_dataclass(data):

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 1000)  # a pipe gets whole lines, never cut cells
@@ -37,6 +39,9 @@ class RichProgress:
     @contextlib.contextmanager
     def task(self, description: str, total: Optional[int]) -> Iterator[RichTask]:
         if self._bars is None:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
             self._bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
                                   console=self._console, transient=False)
@@ -62,11 +67,15 @@ def results_table(summary: dict) -> Table:
     over folds (and over repeats), the mean per recording (frame-level heads), and the
     baselines: chance (the expected score of a uniform guess, where it has a closed
     form) and the most frequent test label (Wieser et al. 2020, Table 5), or a
-    blank-only output (CTC)."""
+    blank-only output (CTC).  The caption gives the protocol labels (speaker-independent or
+    not, and what is transductive) recorded in the summary."""
+    from .engine.protocol_labels import label_line
+
     heads = summary["heads"].values()
     extra = [(key, title) for key, title in (("over_repeats", "over repeats"), ("per_recording", "per recording"))
              if any(key in h for h in heads)]
-    table = Table(title=f"Results over {len(summary['folds'])} fold(s)")
+    table = Table(title=f"Results over {len(summary['folds'])} fold(s)", caption=label_line(summary.get("protocol")),
+                  caption_justify="left")
     for col in ("head", "metric", "pooled [95% CI]", "over folds", *[t for _, t in extra], "chance", "majority"):
         table.add_column(col, justify="left" if col in ("head", "metric") else "right", no_wrap=True)
     for head, h in summary["heads"].items():
@@ -88,7 +97,10 @@ def results_table(summary: dict) -> Table:
 
 def comparison_table(metrics: list[str], rows: list[dict]) -> Table:
     """Finished runs side by side (Zhao et al. 2019, Table 7 layout): pooled figures,
-    classification metrics in percent; corpus and head columns only where they vary."""
+    classification metrics in percent; corpus and head columns only where they vary; the
+    protocol with its labels (rows' ``labels``), the transductive reasons in the caption."""
+    from .engine.protocol_labels import short_label
+
     varying = [c for c in ("corpus", "head") if len({row[c] for row in rows}) > 1]
     table = Table(title="Pooled results (classification metrics in %)")
     for col in ("run", *varying, "model", "protocol", "folds"):
@@ -98,8 +110,13 @@ def comparison_table(metrics: list[str], rows: list[dict]) -> Table:
     for row in rows:
         scale, fmt = (100, "{:.1f}") if row["kind"] == "classification" else (1, "{:.3f}")
         cells = [fmt.format(scale * row["pooled"][m]) if m in row["pooled"] else "" for m in metrics]
-        table.add_row(row["run"], *(str(row[c]) for c in varying), row["model"], row["protocol"],
-                      str(row["folds"]), *cells)
+        table.add_row(row["run"], *(str(row[c]) for c in varying), row["model"],
+                      f"{row['protocol']} ({short_label(row.get('labels'))})", str(row["folds"]), *cells)
+    reasons = {row["run"]: row["labels"]["transductive"] for row in rows
+               if (row.get("labels") or {}).get("transductive")}
+    if reasons:
+        table.caption = "\n".join(f"{run} is transductive: {'; '.join(why)}" for run, why in reasons.items())
+        table.caption_justify = "left"
     return table
 
 
@@ -115,18 +132,3 @@ def components_table(rows: list[tuple[str, ...]], columns: tuple[str, ...], titl
     for row in rows:
         table.add_row(*row)
     return table
-
-
-def prediction_rows(heads, predictions: dict, score_name: str = "probability") -> list[list[str]]:
-    """Header plus one row per file and head: the prediction and its probability (or the
-    estimator's decision score, named so) or value."""
-    rows = [["file", "head", "prediction", score_name]]
-    for path, outputs in predictions.items():
-        for head in heads:
-            value = outputs[head.name]
-            if head.kind == "classification":
-                best = int(value.argmax())
-                rows.append([path, head.name, head.classes[best], f"{float(value[best]):.3f}"])
-            else:
-                rows.append([path, head.name, f"{float(value):.4g}", ""])
-    return rows

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sertk.builtins import spectral
-from sertk.builtins.features import COMPONENTS, MFCC, LogMel, OpenSmile, Pitch, Raw, Spectrogram
+from sertk.builtins.features import COMPONENTS, MFCC, OPENSMILE_SETS, LogMel, OpenSmile, Pitch, Raw, Spectrogram
 from sertk.registry import check_params
 
 RATE = 16000
@@ -121,6 +121,30 @@ def test_opensmile_egemaps_functionals_and_llds():
 def test_opensmile_rejects_unknown_set():
     with pytest.raises(ValueError, match=r"unknown openSMILE feature set 'GeMAPSv3'.*valid: .*eGeMAPSv02"):
         OpenSmile("GeMAPSv3")
+
+
+def test_opensmile_is_checked_without_importing_it_and_the_table_matches_opensmile():
+    """The set/level table that spares importing opensmile until a feature is computed
+    refuses exactly the pairs openSMILE itself refuses."""
+    import warnings
+
+    import opensmile
+
+    assert set(OPENSMILE_SETS) == {s.name for s in opensmile.FeatureSet}
+    for name in OPENSMILE_SETS:
+        for level in ("func", "lld", "lld_de"):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # deprecated GeMAPS names
+                    opensmile.Smile(feature_set=opensmile.FeatureSet[name], feature_level=opensmile.FeatureLevel(level))
+                offered = True
+            except Exception:  # openSMILE raises its own error types
+                offered = False
+            if offered:
+                assert OpenSmile(name, level)._smile is None
+            else:
+                with pytest.raises(ValueError, match=f"no level 'lld_de'"):
+                    OpenSmile(name, level)
 
 
 @pytest.mark.parametrize("make, message", [

@@ -135,3 +135,25 @@ def test_describing_a_model_does_not_import_torch():
 
 def test_show_does_not_import_torch():
     assert not imports_torch(CLI.format(argv=["show", "models", "mlp"]))
+
+
+def test_a_warm_estimator_run_imports_neither_torch_nor_scikit_learn_nor_opensmile(tmp_path):
+    """An SVM on cached functionals is numpy only: the second run of the same recipe loads
+    none of the heavy packages (the first computes the openSMILE features)."""
+    recipe = tmp_path / "svm.yaml"
+    recipe.write_text(textwrap.dedent(f"""
+        corpus: {{name: synthetic, params: {{n_speakers: 3, n_per_class: 3}}}}
+        data: {{cache_dir: {tmp_path / 'cache'}, workers: 1}}
+        features: [{{name: opensmile, params: {{feature_set: eGeMAPSv02}}}}]
+        model: {{name: linear_svm}}
+        protocol: loso
+        metrics: [ua]
+        output: {{dir: {tmp_path / 'runs'}}}
+    """))
+    code = CLI.format(argv=["run", str(recipe)]) + "\nimport sys\nprint(sorted({'torch', 'sklearn', 'opensmile'} & set(sys.modules)))\n"
+    loaded = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        loaded.append(done.stdout.strip().splitlines()[-1])
+    assert loaded == ["['opensmile']", "[]"]

@@ -171,10 +171,12 @@ def test_real_emodb_counts():
     assert len({u.speaker for u in utts}) == 10
     assert Counter(u.labels["emotion"] for u in utts) == {"anger": 127, "boredom": 81, "disgust": 46, "fear": 69,
                                                           "happiness": 71, "neutral": 79, "sadness": 62}
-    # two phone label files of the release hold no marks; everything else parses
+    # timing files are read on first use; two phone label files of the release hold no marks
+    assert "no problems found" in corpus.report
+    summary = corpus_summary(utts)
+    assert summary["word_timed"] > 500 and summary["tiers"]["phones"] == 533
     assert corpus.report.endswith("problems: 2 unusable phone label files (first: 08a01Abxx.lablaut: no segments)")
     assert "no problems found" in EmoDB(str(REAL), alignments=False).report
-    summary = corpus_summary(utts)
     assert summary["duration_s"] == pytest.approx(1070.0, abs=0.5)  # 535 files cut or padded to 2.0 s
     text = format_summary(summary)
     assert "utterances           535" in text and "emotion (7 classes)" in text

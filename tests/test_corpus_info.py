@@ -33,3 +33,27 @@ def test_counts_dimensions_and_durations(tmp_path):
     text = format_summary(summary)
     assert text.splitlines()[0] == "utterances           4"
     assert "per partition        test 1, train 1" in text
+
+
+def test_deferred_timings_load_once_on_first_read_and_travel_with_a_copy():
+    import pickle
+
+    from sertk.interfaces import Word
+
+    loads = []
+
+    def load(utt):
+        loads.append(utt.id)
+        utt.words = [Word(0.0, 0.4, "hallo")]
+        utt.alignments["phones"] = [Word(0.0, 0.1, "h")]
+
+    utts = [Utterance(i, "s1") for i in "ab"]
+    for u in utts:
+        u.defer_timings(load)
+    assert loads == []
+    copy = pickle.loads(pickle.dumps(utts[1]))  # another process gets the timings, not the loader
+    assert loads == ["b"] and copy.words == [Word(0.0, 0.4, "hallo")]
+    summary = corpus_summary(utts)
+    assert loads == ["b", "a"]
+    assert summary["word_timed"] == 2 and summary["tiers"] == {"phones": 2}
+    assert utts[0].alignments == {"phones": [Word(0.0, 0.1, "h")]} and loads == ["b", "a"]

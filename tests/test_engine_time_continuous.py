@@ -8,51 +8,14 @@ import json
 import numpy as np
 import pytest
 
-from sertk import Contour, Corpus, Feature, Strategy, Utterance, hookimpl
+from sertk import Strategy, hookimpl
 from sertk.engine.run import run_recipe
 from sertk.plugins import load_plugins
 from sertk.recipe import parse_recipe
 from sertk.registry import Registry
+from tests.fakes.loudness import Loudness, LoudnessPlugin
 
-RATE = 8000
-LABEL_RATE = 25.0  # 40-ms label frames, slower than the 100-Hz feature frames
-
-
-class Loudness(Corpus):
-    """Recordings of 0.8–2.4 s: noise whose envelope is the ``arousal`` contour;
-    speaker s4 has no contours (unlabelled audio)."""
-
-    name = "loudness"
-
-    def utterances(self):
-        rng = np.random.default_rng(0)
-        out = []
-        for s in range(5):
-            for k in range(8):
-                seconds = rng.uniform(0.8, 2.4)
-                t = np.arange(int(seconds * RATE)) / RATE
-                envelope = 0.5 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.3, 1.2) * t + rng.uniform(0, 6))
-                audio = (envelope * rng.standard_normal(len(t)) * 0.1).astype(np.float32)
-                times = np.arange(0, seconds, 1 / LABEL_RATE)
-                contours = {} if s == 4 else {"arousal": Contour(times, np.interp(times, t, envelope))}
-                out.append(Utterance(f"s{s}_{k}", f"s{s}", audio=audio, sample_rate=RATE, contours=contours))
-        return out
-
-
-class FrameLevel(Feature):
-    """Log RMS over 10-ms frames (100 frames/s)."""
-
-    name = "frame_level"
-
-    def __call__(self, signal, sample_rate):
-        hop = sample_rate // 100
-        frames = signal[: len(signal) // hop * hop].reshape(-1, hop)
-        return np.log(np.sqrt((frames ** 2).mean(1)) + 1e-6)[:, None]
-
-    def frame_rate(self, sample_rate):
-        return 100.0
-
-
+RATE = Loudness.rate  # label frames (25/s) are slower than the 100-Hz feature frames
 SEEN = {}
 
 
@@ -69,15 +32,7 @@ class Recorder(Strategy):
         return model
 
 
-class Plugin:
-    @hookimpl
-    def sertk_register_corpora(self, register):
-        register(Loudness)
-
-    @hookimpl
-    def sertk_register_features(self, register):
-        register(FrameLevel)
-
+class Plugin(LoudnessPlugin):
     @hookimpl
     def sertk_register_strategies(self, register):
         register(Recorder)

@@ -48,4 +48,5 @@ def test_recipes_are_found():
 @pytest.mark.parametrize("path", RECIPES, ids=[str(p.relative_to(ROOT)) for p in RECIPES])
 def test_shipped_recipe_validates(path, registry, tmp_path):
     recipe = load_recipe(path, root_overrides(path, registry, tmp_path), registry)
-    assert recipe.model["name"] in registry.names("models")
+    for _, system in recipe.members or [("", recipe)]:  # a fusion recipe: each of its systems
+        assert system.model["name"] in registry.names("models")

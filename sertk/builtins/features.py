@@ -175,6 +175,11 @@ class Pitch(Feature):
         return sample_rate / _samples(self.hop_ms, sample_rate)
 
 
+# openSMILE 2.6's feature sets; the GeMAPS family has no ``lld_de`` level
+OPENSMILE_SETS = ("ComParE_2016", "GeMAPS", "GeMAPSv01b", "eGeMAPS", "eGeMAPSv01b", "eGeMAPSv02", "emobase",
+                  "IS09", "IS10", "IS11", "IS12", "IS13")
+
+
 class OpenSmile(Feature):
     """An openSMILE feature set (audEERING's opensmile package; research, non-commercial licence).
 
@@ -188,16 +193,19 @@ class OpenSmile(Feature):
     summary = "openSMILE feature set (functionals or low-level descriptors); non-commercial licence"
 
     def __init__(self, feature_set: str = "eGeMAPSv02", level: Literal["func", "lld", "lld_de"] = "func"):
-        import opensmile
-
-        sets = [s.name for s in opensmile.FeatureSet]
-        if feature_set not in sets:
-            raise ValueError(unknown("openSMILE feature set", feature_set, sets))
         if level not in LEVELS:
             raise ValueError(unknown("openSMILE level", level, LEVELS))
+        if feature_set not in OPENSMILE_SETS:
+            import opensmile  # a set this table does not know yet: ask the installed package
+
+            sets = [s.name for s in opensmile.FeatureSet]
+            if feature_set not in sets:
+                raise ValueError(unknown("openSMILE feature set", feature_set, sets))
+        elif level == "lld_de" and "GeMAPS" in feature_set:
+            raise ValueError(f"openSMILE's {feature_set} has no level 'lld_de' (no deltas); use 'lld' or 'func'")
         self.feature_set, self.feature_level = feature_set, level
         self.level = LEVELS[level]
-        self._smile = self._build()  # fails early on a set/level pair openSMILE does not offer
+        self._smile = None  # built on first use: a run whose features are all cached never imports opensmile
 
     def _build(self):
         import opensmile

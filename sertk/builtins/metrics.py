@@ -12,11 +12,10 @@ from ..sequences import error_rate, split_words
 
 def _per_class_counts(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Labels seen in either array, with true positives, true counts and predicted counts per label."""
-    labels = np.union1d(y_true, y_pred)
-    tp = np.array([np.sum((y_true == c) & (y_pred == c)) for c in labels], dtype=float)
-    n_true = np.array([np.sum(y_true == c) for c in labels], dtype=float)
-    n_pred = np.array([np.sum(y_pred == c) for c in labels], dtype=float)
-    return labels, tp, n_true, n_pred
+    labels, index = np.unique(np.concatenate([y_true.ravel(), y_pred.ravel()]), return_inverse=True)
+    true, pred = index[:y_true.size], index[y_true.size:]
+    counts = [np.bincount(v, minlength=len(labels)).astype(float) for v in (true[true == pred], true, pred)]
+    return (labels, *counts)
 
 
 class UnweightedAverageRecall(Metric):

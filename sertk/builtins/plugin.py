@@ -9,7 +9,7 @@ import importlib
 from ..hookspecs import hookimpl
 
 LAZY = {
-    "models": {"mlp": "sertk.builtins.models:MLP", "linear_svm": "sertk.builtins.models:LinearSVM",
+    "models": {"mlp": "sertk.builtins.models:MLP", "linear_svm": "sertk.builtins.svm:LinearSVM",
                "blstm": "sertk.builtins.blstm:BLSTM"},
     "losses": {"cross_entropy": "sertk.builtins.losses:CrossEntropy", "mse": "sertk.builtins.losses:MeanSquaredError",
                "ccc": "sertk.builtins.losses:ConcordanceLoss", "sse": "sertk.builtins.losses:SumSquaredError",

@@ -31,15 +31,15 @@ class LocalCorpus(Corpus):
             if not found:
                 raise SertkError(f"{self.name}: no usable utterances under {self._where()} ({check.details()}); "
                                  f"check corpus.params")
-            self._report = check.summary(found)
-            self._cache = found
+            self._check, self._cache = check, found
         return list(self._cache)
 
     @property
     def report(self) -> str:
-        """One line: what was loaded, what was left out and what looked wrong."""
+        """One line: what was loaded, what was left out and what looked wrong (timing
+        files parsed on first use report their problems once read)."""
         self.utterances()
-        return self._report
+        return self._check.summary(self._cache)
 
     @abc.abstractmethod
     def _load(self, check: Integrity) -> list[Utterance]:

@@ -81,8 +81,9 @@ report and the utterance is kept without that tier.
 """
 from __future__ import annotations
 
+
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Optional
 
@@ -364,8 +365,8 @@ class EmoDB(LocalCorpus):
                 labels={"emotion": self.vocabulary[letter]}, transcript=TEXTS.get(text),
                 meta={"gender": "female" if speaker in FEMALE else "male" if speaker in MALE else None,
                       "text": text, "version": version})
-            if tiers:
-                self._align(utt, wav.parent, tiers, check)
+            if tiers:  # parsed on first use: a run that needs no timings never reads the label files
+                utt.defer_timings(partial(self._align, stem=path.stem, root=wav.parent, tiers=tiers, check=check))
             out.append(utt)
         check.expect(len(out), FULL_SIZE, "utterances")
         return out
@@ -384,11 +385,13 @@ class EmoDB(LocalCorpus):
             check.note("no silb/ or labsilb/ folder: no syllable tiers or word times")
         return tiers
 
-    def _align(self, utt: Utterance, root: Path, tiers: set[str], check: Integrity) -> None:
-        phones = self._phones(root, utt.id, check) if "phones" in tiers else []
+    def _align(self, utt: Utterance, stem: str, root: Path, tiers: set[str], check: Integrity) -> None:
+        """The timings of recording ``stem`` (named when listed: ``utt.id`` may have been
+        prefixed since, e.g. by a cross-corpus recipe)."""
+        phones = self._phones(root, stem, check) if "phones" in tiers else []
         if phones:
             utt.alignments["phones"] = phones
-        syllables = self._syllables(root, utt.id, check) if "syllables" in tiers else []
+        syllables = self._syllables(root, stem, check) if "syllables" in tiers else []
         if syllables:
             utt.alignments["syllables"] = syllables
             if utt.transcript:

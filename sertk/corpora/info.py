@@ -44,6 +44,8 @@ def corpus_summary(utterances: Sequence[Utterance], key: str = "emotion") -> dic
                        for name, v in sorted(dimensions.items())},
         "contours": sorted({name for u in utterances for name in u.contours}),
         "transcribed": sum(1 for u in utterances if u.transcript),
+        "word_timed": sum(1 for u in utterances if u.words),
+        "tiers": dict(sorted(Counter(tier for u in utterances for tier in u.alignments).items())),
         "per_speaker": dict(sorted(Counter(u.speaker for u in utterances).items())),
         "per_partition": dict(sorted(Counter(u.partition for u in utterances if u.partition).items())),
         "per_group": dict(sorted(Counter(u.group for u in utterances if u.group).items())),

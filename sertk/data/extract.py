@@ -16,6 +16,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterator, Optional, Sequence
 
 import numpy as np
@@ -253,11 +254,15 @@ def _cached_or_computed(i: int, utt: Utterance, known: Recording, signal_: Optio
     """:func:`_extract_utterance` for a known recording; ``_NEEDS_AUDIO`` at a miss without ``signal_``."""
     bounds = segment_bounds(known.samples, sample_rate, policy)
     pieces = None
-    contexts = [segment_context(utt, start / sample_rate, end / sample_rate) for start, end in bounds]
+
+    @lru_cache(maxsize=None)
+    def contexts() -> list[SegmentContext]:  # read only when needed: the utterance's timings may be parsed lazily
+        return [segment_context(utt, start / sample_rate, end / sample_rate) for start, end in bounds]
+
     out = {}
     for key, feature in features:
         entry = cache_key(known.digest, feature, sample_rate, policy,
-                          [c.digest_fields(feature.uses) for c in contexts] if feature.uses else None)
+                          [c.digest_fields(feature.uses) for c in contexts()] if feature.uses else None)
         arrays = cache.get(entry)
         if arrays is None:
             if not compute:
@@ -265,7 +270,7 @@ def _cached_or_computed(i: int, utt: Utterance, known: Recording, signal_: Optio
             if signal_ is None:
                 return _NEEDS_AUDIO
             pieces = pieces if pieces is not None else cut(signal_, bounds)
-            arrays = [_checked(feature.extract(p, sample_rate, c), key, feature) for p, c in zip(pieces, contexts)]
+            arrays = [_checked(feature.extract(p, sample_rate, c), key, feature) for p, c in zip(pieces, contexts())]
             interrupt.check()
             if not all(np.isfinite(a).all() for a in arrays):
                 return Skipped(i, "non-finite feature values",

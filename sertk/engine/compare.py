@@ -1,23 +1,27 @@
 """Finished runs side by side: one row per run and head, pooled metrics and their
 95% CI — the layout of the accuracy summary in Zhao et al. 2019, Table 7
 (network × protocol × corpus) — and a paired permutation test of two runs'
-per-fold scores."""
+per-fold scores.  Every row carries the run's protocol labels (speaker-independent or not,
+what is transductive)."""
 from __future__ import annotations
 
 import csv
 import io
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from ..atomic import write_text
 from ..errors import SertkError
 from ..recipe import read_yaml
+from ..registry import Registry
 from .layout import RunLayout
+from .protocol_labels import recorded_labels
 from .significance import paired_permutation_test
 
 COLUMNS = ("run", "corpus", "features", "model", "protocol", "folds", "head", "n")
+LABEL_COLUMNS = ("speaker_independent", "transductive")
 SIGNIFICANCE_COLUMNS = ("run1", "run2", "head", "metric", "pairs", "mean_difference", "p_value")
 
 
@@ -34,10 +38,13 @@ def _name(section: Any) -> str:
     return section.get("name", "") if isinstance(section, dict) else str(section or "")
 
 
-def run_rows(run_dir: str | Path) -> list[dict[str, Any]]:
-    """One row per head of a finished run: what was run, and its pooled metrics."""
+def run_rows(run_dir: str | Path, registry: Optional[Registry] = None) -> list[dict[str, Any]]:
+    """One row per head of a finished run: what was run, its protocol labels (``labels``;
+    derived from the recipe with ``registry`` for runs that did not record them) and its
+    pooled metrics."""
     run_dir = Path(run_dir)
     recipe, metrics = _read(run_dir)
+    labels = recorded_labels(metrics, recipe, registry)
     corpora = recipe.get("corpus")
     corpus = "+".join(_name(c) for c in corpora) if isinstance(corpora, list) else _name(corpora)
     rows = []
@@ -48,13 +55,14 @@ def run_rows(run_dir: str | Path) -> list[dict[str, Any]]:
                          "features": "+".join(_name(f) for f in recipe.get("features") or []),
                          "model": _name(recipe.get("model")), "protocol": _name(recipe.get("protocol")),
                          "folds": len(metrics["folds"]), "head": head, "n": summary["n"], "kind": summary["kind"],
-                         "pooled": dict(summary["pooled"]), "ci95": summary["ci95"]})
+                         "pooled": dict(summary["pooled"]), "ci95": summary["ci95"], "labels": labels})
     return rows
 
 
-def compare_runs(run_dirs: Sequence[str | Path]) -> tuple[list[str], list[dict[str, Any]]]:
+def compare_runs(run_dirs: Sequence[str | Path],
+                 registry: Optional[Registry] = None) -> tuple[list[str], list[dict[str, Any]]]:
     """Rows of every run, and the metric names in the order they first appear."""
-    rows = [row for d in run_dirs for row in run_rows(d)]
+    rows = [row for d in run_dirs for row in run_rows(d, registry)]
     metrics: list[str] = []
     for row in rows:
         metrics += [m for m in row["pooled"] if m not in metrics]
@@ -62,16 +70,20 @@ def compare_runs(run_dirs: Sequence[str | Path]) -> tuple[list[str], list[dict[s
 
 
 def write_comparison_csv(path: str | Path, metrics: Sequence[str], rows: Sequence[dict]) -> None:
-    """The comparison as CSV: fractions (not percent), each metric with its CI bounds."""
+    """The comparison as CSV: fractions (not percent), each metric with its CI bounds; the
+    protocol labels (``transductive``: the reasons, ``;``-separated, empty when none; both
+    label columns empty when the run did not record them)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow([*COLUMNS, *[f"{m}{s}" for m in metrics for s in ("", "_ci_low", "_ci_high")]])
+    writer.writerow([*COLUMNS, *LABEL_COLUMNS, *[f"{m}{s}" for m in metrics for s in ("", "_ci_low", "_ci_high")]])
     for row in rows:
         values = []
         for m in metrics:
             value, (low, high) = row["pooled"].get(m), row["ci95"].get(m, (None, None))
             values += ["" if v is None else f"{v:.6g}" for v in (value, low, high)]
-        writer.writerow([*(row[c] for c in COLUMNS), *values])
+        labels = row.get("labels")
+        flags = [labels["speaker_independent"], "; ".join(labels["transductive"])] if labels else ["", ""]
+        writer.writerow([*(row[c] for c in COLUMNS), *flags, *values])
     write_text(path, buf.getvalue())
 
 

@@ -13,9 +13,11 @@ DEFAULT_LOSS = {"classification": "cross_entropy", "regression": "ccc", "sequenc
 
 
 def build_model(recipe: Recipe, registry: Registry, inputs: dict[str, FeatureInfo], labels: LabelSpace, seed: int):
-    """A fresh model for the given input streams and label space, seeded."""
-    from .trainer import seed_everything
+    """A fresh model for the given input streams and label space, seeded (after its
+    module is imported, so that a torch model's torch is seeded too)."""
+    from .seeding import seed_everything
 
+    registry.entry("models", recipe.model.get("name"), "model.name").cls  # imports its module
     seed_everything(seed)
     return registry.build("models", recipe.model, "model", inputs=inputs, labels=labels)
 

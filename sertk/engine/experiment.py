@@ -12,7 +12,7 @@ from ..data.cache import FeatureCache
 from ..data.extract import Extracted, extract_features, skipped_report
 from ..data.targets import has_target, maskable, sequence_vocabularies
 from ..errors import SertkError
-from ..interfaces import Feature, FeatureInfo, Head, LabelSpace, Utterance
+from ..interfaces import Deferred, Feature, FeatureInfo, Head, LabelSpace, Utterance
 from ..progress import Progress, Silent
 from ..recipe import Recipe
 from ..registry import Registry
@@ -95,7 +95,8 @@ def label_space(utterances: Sequence[Utterance], default_target: Optional[str] =
                 numeric.add(k)
         contours.update(u.contours)
     return LabelSpace({k: tuple(sorted(v)) for k, v in sorted(categorical.items())},
-                      tuple(sorted(numeric)), tuple(sorted(contours)), sequence_vocabularies(utterances),
+                      tuple(sorted(numeric)), tuple(sorted(contours)),
+                      Deferred(lambda: sequence_vocabularies(utterances)),  # reading them parses every timing file
                       default_target)
 
 

@@ -1,4 +1,5 @@
-"""Figures of a run: confusion matrices and learning curves (PNG, written atomically).
+"""Figures of a run: confusion matrices and learning curves (PNG, written atomically), and
+per-fold figures that report.html embeds.
 
 Figures are drawn on matplotlib's Agg canvas without pyplot, so no display
 and no global backend setting are involved.
@@ -14,7 +15,7 @@ from ..figures import save_figure
 from .scoring import row_percent
 
 if TYPE_CHECKING:
-    from .trainer import History
+    from .outcomes import History
 
 
 def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: PathLike, title: str = "",
@@ -49,7 +50,7 @@ def plot_curves(histories: Sequence[Union[History, Mapping[str, Any]]], path: Pa
     epoch, with each fold's best epoch marked."""
     from matplotlib.figure import Figure
 
-    from .trainer import History
+    from .outcomes import History
 
     histories = [h if isinstance(h, History) else History.from_dict(h) for h in histories]
     names = list(names) if names is not None else [f"fold {i + 1}" for i in range(len(histories))]
@@ -91,3 +92,55 @@ def plot_contours(outcomes, head: str, path: PathLike, recordings: int = 4) -> N
     axes[0].legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, dpi=120, tight=True)
+
+
+def fold_scores_figure(summary: Mapping[str, Any]):
+    """Per-fold test scores of every head and metric (one panel per head, grouped bars per
+    fold, the pooled figure as a dashed line), from a run's metrics.json summary."""
+    from matplotlib.figure import Figure
+
+    heads = [(name, h) for name, h in summary["heads"].items() if h.get("folds")]
+    folds = list(summary["folds"])
+    fig = Figure(figsize=(max(6.0, 0.5 * len(folds) + 3), 2.8 * max(len(heads), 1)))
+    axes = fig.subplots(max(len(heads), 1), 1, squeeze=False)[:, 0]
+    for ax, (name, h) in zip(axes, heads):
+        metrics = list(h["pooled"])
+        width = 0.8 / max(len(metrics), 1)
+        for k, metric in enumerate(metrics):
+            values = [h["folds"].get(f, {}).get(metric, np.nan) for f in folds]
+            bars = ax.bar(np.arange(len(folds)) + (k - (len(metrics) - 1) / 2) * width, values, width, label=metric)
+            ax.axhline(h["pooled"][metric], color=bars.patches[0].get_facecolor(), linestyle="--", linewidth=1)
+        ax.set_xticks(range(len(folds)), labels=folds, rotation=45, ha="right", fontsize=8)
+        ax.set(title=f"{name}: test score per fold (dashed: pooled)", ylabel="score")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def fold_curves_figure(histories: Mapping[str, Mapping[str, Any]]):
+    """One panel per fold: summed training loss (left axis) and validation score (right
+    axis) per epoch, the best epoch marked; ``histories`` as in history.json."""
+    from matplotlib.figure import Figure
+
+    columns = min(4, len(histories))
+    rows = -(-len(histories) // columns)
+    fig = Figure(figsize=(3.2 * columns, 2.4 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax, (name, history) in zip(axes, histories.items()):
+        losses = [sum(epoch.values()) for epoch in history.get("train_loss", [])]
+        epochs = np.arange(1, len(losses) + 1)
+        ax.plot(epochs, losses, color="tab:blue")
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(labelsize=7)
+        scores = np.array([np.nan if s is None else s for s in history.get("val_score", [])], dtype=float)
+        if np.isfinite(scores).any():
+            twin = ax.twinx()
+            twin.plot(np.arange(1, len(scores) + 1), scores, color="tab:orange")
+            best = history.get("best_epoch")
+            if best:
+                twin.plot(best, scores[best - 1], "o", color="tab:orange")
+            twin.tick_params(labelsize=7)
+    for ax in axes[len(histories):]:
+        ax.set_visible(False)
+    fig.suptitle("per fold: training loss (blue), validation score (orange, o = best epoch)", fontsize=9)
+    fig.subplots_adjust(left=0.06, right=0.94, top=1 - 0.35 / rows, bottom=0.2 / rows, wspace=0.45, hspace=0.45)
+    return fig

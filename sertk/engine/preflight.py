@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import SertkError
+from ..estimator import EstimatorModel
 from ..interfaces import Feature, Utterance
 from ..progress import Silent
 from ..recipe import Recipe, component_specs
@@ -32,6 +33,7 @@ def preflight(recipe: Recipe, registry: Registry, utterances: Sequence[Utterance
             continue
         model = build_model(recipe, registry, sample.info, label_space(utterances, recipe.data.target),
                             recipe.train.seed)
-        build_losses(recipe, registry, model.heads)
+        if not isinstance(model, EstimatorModel):  # an estimator takes no loss
+            build_losses(recipe, registry, model.heads)
         break
     return features

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -97,15 +97,17 @@ def per_recording(head: Head, outcomes, metrics: Sequence) -> dict[str, float]:
 def head_summary(head: Head, outcomes, metrics: Sequence, seed: int) -> dict[str, Any]:
     """Per fold, pooled with bootstrap 95% CI, mean ± std over folds (and over
     repeats), per recording for frame-level heads."""
-    from .scoring import bootstrap_ci, confusion_matrix, score, summarize
+    from .scoring import bootstrap_ci, confusion_matrix, decode, score, summarize
 
     per_fold = {o.name: fold_score(o, head, metrics) for o in outcomes}
     y, out = _pool(outcomes, head)
     pooled = score(head, y, out, metrics)
     frame = head.level == "frame" and head.kind != "sequence"
+    decoded = None if frame else decode(head, y, out)
     ci = _recording_ci(head, outcomes, metrics, seed) if frame else {
-        m.name: list(bootstrap_ci(lambda a, b, _m=m: score(head, a, b, [_m])[_m.name], y, out, seed=seed))
-        for m in metrics}
+        m.name: list(bootstrap_ci(lambda a, b, _m=m: _m(a, b, head.classes), *decoded, seed=seed)
+                     if decoded is not None else (float("nan"), float("nan")))
+        for m in metrics if m.kind == head.kind}
     summary = {"kind": head.kind, "level": head.level, "pooled": pooled, "ci95": ci, "folds": per_fold,
                "over_folds": summarize(list(per_fold.values())),
                "n": int(present(head, y).sum()) if maskable(head) and not frame else int(len(y))}
@@ -215,8 +217,10 @@ def write_confusion_csv(path, cm: np.ndarray, classes: Sequence[str]) -> None:
     write_text(path, buf.getvalue())
 
 
-def write_reports(layout: RunLayout, heads: Sequence[Head], outcomes, metrics_by_kind: dict, seed: int) -> dict:
-    """Every result file of a run, the tables first and then the figures; returns the metrics summary."""
+def write_reports(layout: RunLayout, heads: Sequence[Head], outcomes, metrics_by_kind: dict, seed: int,
+                  protocol: Optional[dict] = None) -> dict:
+    """Every result file of a run, the tables first and then the figures; returns the metrics summary.
+    ``protocol`` (:func:`~sertk.engine.protocol_labels.protocol_labels`) goes into metrics.json."""
     from functools import partial
 
     from .plots import plot_confusion, plot_contours, plot_curves
@@ -238,6 +242,8 @@ def write_reports(layout: RunLayout, heads: Sequence[Head], outcomes, metrics_by
     if histories:
         figures.append(partial(plot_curves, list(histories.values()), layout.learning_curves, names=list(histories)))
         write_json(layout.history, histories)
+    if protocol is not None:
+        summary["protocol"] = protocol
     write_predictions(layout.predictions, heads, outcomes)
     if any(o.times for o in outcomes):
         write_frames(layout.frames, heads, outcomes)

@@ -90,14 +90,14 @@ def resolve_folds(recipe: Recipe, registry: Registry, data: Data, keep: list[int
 
 def save_model(layout: RunLayout, fold: str, model) -> None:
     """A fold's trained model: a state dict for networks, named arrays for estimators."""
-    import torch
-
-    from ..model import EstimatorModel
+    from ..estimator import EstimatorModel
 
     if isinstance(model, EstimatorModel):
         with atomic_path(layout.estimator(fold)) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **model.state())
         return
+    import torch
+
     with atomic_path(layout.model(fold)) as tmp:
         torch.save(model.state_dict(), tmp)
 
@@ -146,21 +146,44 @@ def run_fold(recipe: Recipe, registry: Registry, data: Data, fold: Fold, heads: 
 
 def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progress: Progress = Silent(),
                out_dir: Optional[str] = None) -> RunResult:
-    """Everything ``sertk run`` does, returning the results and the run directory."""
+    """Everything ``sertk run`` does, returning the results and the run directory.
+
+    Under ``torchrun`` every rank runs this (:mod:`sertk.engine.distributed`): rank 0
+    extracts features first and writes the run directory; the others work in a
+    temporary one, removed at the end, and return no metrics.
+    """
     from ..figures import preload
-    from ..model import EstimatorModel
+    from ..estimator import EstimatorModel
+    from . import distributed
+    from .protocol_labels import protocol_labels
     from .report import fold_line, write_reports
+    from .report_html import write_run_report
     from .trained import run_analyzers
 
-    layout = RunLayout(create_run_dir(out_dir or recipe.output.dir, recipe.output.name, recipe.stem))
+    if recipe.fusion is not None:  # several systems, then their late fusion
+        from .fusion_run import run_fusion
+
+        return run_fusion(recipe, registry, plugins, progress, out_dir)
+    world = distributed.init(recipe.train.device)
+    if world is None or world.main:
+        layout = RunLayout(create_run_dir(out_dir or recipe.output.dir, recipe.output.name, recipe.stem))
+    else:
+        import tempfile
+
+        layout = RunLayout(Path(tempfile.mkdtemp(prefix=f"sertk-rank{world.rank}-")))
     write_text(layout.unfinished, "this run has not finished: it was interrupted, failed or is still running\n")
     write_provenance(layout, resolved(recipe), recipe.source, plugins, recipe.train.seed)
     progress.log(f"run directory: {layout.dir}")
-    utterances = load_utterances(recipe, registry, progress)
-    features = preflight(recipe, registry, utterances)
-    feature_cache(recipe).sweep()
-    data = prepare_data(recipe, registry, progress, utterances, features)
+    with distributed.main_first():  # the other ranks then read the filled feature cache
+        utterances = load_utterances(recipe, registry, progress)
+        features = preflight(recipe, registry, utterances)
+        if distributed.is_main():
+            feature_cache(recipe).sweep()
+        data = prepare_data(recipe, registry, progress, utterances, features)
     probe = build_model(recipe, registry, data.info, data.labels, recipe.train.seed)
+    if world is not None and isinstance(probe, EstimatorModel):
+        progress.log(f"note: {type(probe).__name__} is fitted in one call, not data-parallel: each of the "
+                     f"{world.size} torchrun processes fits the same model; run it without torchrun")
     heads = list(probe.heads)
     keep = usable(data.utterances, heads, recipe.data.missing_labels)
     dropped = len(data.utterances) - len(keep)
@@ -185,7 +208,7 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
     folds = resolve_folds(recipe, registry, data, keep, heads, inner=not isinstance(probe, EstimatorModel))
     write_json(layout.folds, {f.name: {p: [data.utterances[i].id for i in getattr(f, p)]
                                        for p in ("train", "validation", "test")} for f in folds})
-    write_json(layout.data, {"labels": dataclasses.asdict(data.labels),
+    write_json(layout.data, {"labels": data.labels.plain(),
                              "inputs": {k: dataclasses.asdict(v) for k, v in data.info.items()},
                              "heads": [dataclasses.asdict(h) for h in heads],
                              "repeats": recipe.train.repeats, "expected_counts": expected})
@@ -204,9 +227,16 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
                 outcomes.append(run_fold(recipe, registry, data, fold, heads, by_kind, progress, layout, r, name))
                 progress.log(f"{fold_line(outcomes[-1], heads, by_kind)} ({time.monotonic() - started:.0f} s)")
                 task.advance()
-    summary = write_reports(layout, heads, outcomes, by_kind, seed=recipe.train.seed)
+    if world is not None and not world.main:
+        import shutil
+
+        shutil.rmtree(layout.dir, ignore_errors=True)
+        return RunResult(layout.dir, heads, {}, outcomes)
+    summary = write_reports(layout, heads, outcomes, by_kind, seed=recipe.train.seed,
+                            protocol=protocol_labels(resolved(recipe), registry))
     result = RunResult(layout.dir, heads, summary, outcomes)
     layout.unfinished.unlink()
     run_analyzers(recipe, registry, layout.dir, progress)
+    progress.log(f"report: {write_run_report(layout.dir)}")
     return result
 

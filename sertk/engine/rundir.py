@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import platform
+import shlex
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -35,7 +37,7 @@ def git_commit(folder: Path) -> Optional[str]:
 
 def write_provenance(layout: RunLayout, resolved_recipe: dict, source: str, plugins, seed: int) -> None:
     """The resolved recipe, package and plugin versions, git commit and seed."""
-    import torch
+    from importlib.metadata import version
 
     from .. import __version__
 
@@ -43,8 +45,9 @@ def write_provenance(layout: RunLayout, resolved_recipe: dict, source: str, plug
     write_json(layout.run, {
         "recipe": source,
         "seed": seed,
+        "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "git_commit": git_commit(Path(source).resolve().parent if source else Path.cwd()),
-        "versions": {"sertk": __version__, "python": platform.python_version(), "torch": torch.__version__,
+        "versions": {"sertk": __version__, "python": platform.python_version(), "torch": version("torch"),
                      "plugins": {p.name: p.version for p in plugins}},
     })

@@ -10,7 +10,7 @@ from ..data.targets import MISSING_CLASS, maskable, present
 from ..interfaces import Head, Metric
 
 if TYPE_CHECKING:
-    from .trainer import Predictions
+    from .outcomes import Predictions
 
 
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:
@@ -61,15 +61,14 @@ def summarize(per_fold: Sequence[dict[str, float]]) -> dict[str, dict[str, float
     return out
 
 
-def score(head: Head, y_true: np.ndarray, outputs: np.ndarray, metrics: Sequence[Metric],
-          mask: Optional[np.ndarray] = None) -> dict[str, float]:
-    """Every metric of the head's kind on one head's outputs.
+def decode(head: Head, y_true: np.ndarray, outputs: np.ndarray,
+           mask: Optional[np.ndarray] = None) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """The (references, predictions) a head's metrics compare, or None when no item has the label.
 
     Classification outputs (N, C) are turned into predictions by argmax;
     ``mask`` (N, T) selects the valid frames of a frame-level head; sequence
     heads compare token arrays (references against decodings).  Items without
-    the head's label (``data.missing_labels: mask``) are left out; with none
-    left, every metric is NaN.
+    the head's label (``data.missing_labels: mask``) are left out.
     """
     y_true, outputs = np.asarray(y_true), np.asarray(outputs)
     if mask is not None:
@@ -77,15 +76,23 @@ def score(head: Head, y_true: np.ndarray, outputs: np.ndarray, metrics: Sequence
     if maskable(head):
         labelled = present(head, y_true)
         if (len(y_true) or mask is not None) and not labelled.any():  # no item (no frame) has the label
-            return {m.name: float("nan") for m in metrics if m.kind == head.kind}
+            return None
         y_true, outputs = y_true[labelled], outputs[labelled]
     if head.kind == "sequence":
-        y_pred = outputs
-    elif head.kind == "classification":
-        y_true, y_pred = y_true.astype(int), outputs.argmax(-1)
-    else:
-        y_true, y_pred = y_true.astype(float), outputs.astype(float)
-    return {m.name: float(m(y_true, y_pred, head.classes)) for m in metrics if m.kind == head.kind}
+        return y_true, outputs
+    if head.kind == "classification":
+        return y_true.astype(int), outputs.argmax(-1)
+    return y_true.astype(float), outputs.astype(float)
+
+
+def score(head: Head, y_true: np.ndarray, outputs: np.ndarray, metrics: Sequence[Metric],
+          mask: Optional[np.ndarray] = None) -> dict[str, float]:
+    """Every metric of the head's kind on one head's outputs (see :func:`decode`); with no
+    labelled item, every metric is NaN."""
+    decoded = decode(head, y_true, outputs, mask)
+    if decoded is None:
+        return {m.name: float("nan") for m in metrics if m.kind == head.kind}
+    return {m.name: float(m(*decoded, head.classes)) for m in metrics if m.kind == head.kind}
 
 
 def score_predictions(predictions: "Predictions", heads: Sequence[Head],

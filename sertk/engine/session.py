@@ -13,21 +13,21 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..data.batching import EpochLoader, SegmentDataset, make_loader
 from ..data.extract import segment_context
 from ..data.segment import cut
 from ..data.normalize import Normalizer
 from ..data.targets import FrameTarget, maskable, present, segment_target
 from ..interfaces import Fold, Head
-from ..model import EstimatorModel
+from ..estimator import EstimatorModel
 from ..progress import Progress
 from ..recipe import Recipe
 from ..registry import Registry
 from ..settings import TrainConfig
 from .components import build_losses, build_model, selection_metric
 from .experiment import Data, label_counts, usable
+from .estimate import fit_estimator, predict_estimator
+from .outcomes import History, Predictions
 from .scoring import score_predictions
-from .trainer import History, Predictions, SkipMissing, Trainer
 
 
 @dataclass
@@ -96,25 +96,37 @@ class FitSession:
         self.normalizer = Normalizer(data.normalize)
         self.normalizer.fit(self._raw(self.train.segments))
         self.metric = selection_metric(recipe, heads, metrics_by_kind)
-        self.trainer = Trainer(self.config, progress)
+        self._trainer = None
         self.augmentations = [registry.build("augmentations", spec, f"augment.{i}")
                               for i, spec in enumerate(recipe.augment)]
         self.history: Optional[History] = None
         self.signals: dict[int, np.ndarray] = {}
 
+    @property
+    def trainer(self):
+        """The :class:`~sertk.engine.trainer.Trainer` of network models (built, and torch
+        imported, on first use)."""
+        if self._trainer is None:
+            from .trainer import Trainer
+
+            self._trainer = Trainer(self.config, self.progress)
+        return self._trainer
+
     # ------------------------------------------------------------ models
     def new_model(self):
         """A fresh model seeded with the session's seed, pretrained weights loaded."""
-        from .transfer import load_pretrained
-
         model = build_model(self.recipe, self.registry, self.data.info, self.data.labels, self.config.seed)
         if self.config.pretrained:
+            from .transfer import load_pretrained
+
             load_pretrained(model, self.config.pretrained, self.fold.name)
         return model
 
     def losses(self) -> dict[str, Any]:
         """A fresh loss per head (with ``data.missing_labels: mask``, over the segments that
         carry the head's label)."""
+        from .trainer import SkipMissing
+
         losses = build_losses(self.recipe, self.registry, self.heads)
         return {h: SkipMissing(loss) for h, loss in losses.items()} if self.masked else losses
 
@@ -135,13 +147,17 @@ class FitSession:
         segs = self.data.extracted.segments
         return [segs[i].end_s - segs[i].start_s for i in part.segments]
 
-    def dataset(self, part: Part) -> SegmentDataset:
+    def dataset(self, part: Part):
         """A part's normalised arrays, targets (when it has them) and durations."""
+        from ..data.batching import SegmentDataset
+
         ids = [self.data.extracted.segments[i].id for i in part.segments]
         return SegmentDataset(ids, self.arrays(part), part.targets, self.durations(part))
 
     def loader(self, part: Part, shuffle: bool = False):
         """Batches of a part."""
+        from ..data.batching import make_loader
+
         return make_loader(self.dataset(part), self.config.batch_size, shuffle, self.config.seed)
 
     def training_loader(self, part: Part):
@@ -149,6 +165,8 @@ class FitSession:
         and augmented afresh each epoch when the recipe has ``augment``."""
         if not self.augmentations and not self.config.sortagrad:
             return self.loader(part, shuffle=True)
+        from ..data.batching import EpochLoader, make_loader
+
         plain = None if self.augmentations else self.dataset(part)
         order = list(np.argsort(self.durations(part), kind="stable"))
 
@@ -166,15 +184,16 @@ class FitSession:
         ``validation`` (default: the fold's validation part; an empty part: none)."""
         train = self.train if train is None else train
         validation = self.validation if validation is None else validation
-        estimator = isinstance(model, EstimatorModel)
-        train_loader = self.loader(train) if estimator else self.training_loader(train)
-        val_loader = self.loader(validation) if len(validation) and not estimator else None
+        description = description or f"Fold {self.fold.name}"
+        if isinstance(model, EstimatorModel):
+            self.history = fit_estimator(model, self.arrays(train), train.targets, self.progress, description)
+            return self.history
+        val_loader = self.loader(validation) if len(validation) else None
         train_targets = {h.name: _labelled(h, np.concatenate([np.atleast_1d(_flat(v)) for v in train.targets[h.name]]))
                          for h in self.heads if h.name in train.targets}
         self.history = self.trainer.fit(
-            model, {} if estimator else self.losses(), train_loader, val_loader, select=self.select,
-            greater_is_better=self.metric.greater_is_better, description=description or f"Fold {self.fold.name}",
-            train_targets=train_targets)
+            model, self.losses(), self.training_loader(train), val_loader, select=self.select,
+            greater_is_better=self.metric.greater_is_better, description=description, train_targets=train_targets)
         return self.history
 
     def select(self, predictions: Predictions) -> float:
@@ -187,6 +206,9 @@ class FitSession:
 
     def predict(self, model, part: Part) -> Predictions:
         """Outputs of ``model`` on a part (with its targets, when it has them)."""
+        if isinstance(model, EstimatorModel):
+            ids = [self.data.extracted.segments[i].id for i in part.segments]
+            return predict_estimator(model, ids, self.arrays(part), part.targets)
         return self.trainer.predict(model, self.loader(part))
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 import functools
 import pickle
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
 from ..atomic import write_json
 from ..errors import SertkError
-from ..interfaces import FeatureInfo, Head, LabelSpace, Utterance
+from ..interfaces import FeatureInfo, Head, LabelSpace
 from ..progress import Progress, Silent
 from ..recipe import parse_recipe, read_yaml
 from ..registry import Registry
@@ -19,16 +19,16 @@ from .experiment import Data, prepare_data
 from .layout import RunLayout, fold_name
 
 
-class TrainedRun:
-    """Models, data and folds of a run directory written by ``sertk run``."""
+class FoldModels:
+    """The fold models of a finished run or of an exported bundle, and what predicting with
+    them needs: the resolved recipe, heads, input streams, label space and normalisers.
+    ``folder`` holds ``recipe.yaml``, ``data.json`` and ``folds/<fold>/`` as a run does."""
 
-    def __init__(self, run_dir: Path, registry: Registry, progress: Progress = Silent()):
-        self.layout = RunLayout(run_dir)
+    def __init__(self, folder: Path, fold_names: Sequence[str], registry: Registry, progress: Progress = Silent()):
+        self.layout = RunLayout(folder)
         self.dir = self.layout.dir
-        self.layout.require((self.layout.recipe, self.layout.folds, self.layout.data))
         self.registry, self.progress = registry, progress
         self.recipe = parse_recipe(read_yaml(self.layout.recipe), str(self.layout.recipe), registry)
-        self.fold_ids: dict[str, dict[str, list[str]]] = self.layout.read_json(self.layout.folds)
         saved = self.layout.read_json(self.layout.data)
         with self.layout.reading(self.layout.data):
             self.heads = [Head(**{**h, "classes": tuple(h["classes"])}) for h in saved["heads"]]
@@ -38,33 +38,24 @@ class TrainedRun:
                                      tuple(labels["dimensions"]), tuple(labels["contours"]),
                                      {k: tuple(v) for k, v in labels.get("sequences", {}).items()},
                                      labels.get("default_target"))
-            repeats = int(saved.get("repeats", 1))
-        # fold model name (every repeat's, as in ``folds/``) -> protocol fold
-        self._protocol_fold = {fold_name(f, r, repeats): f for r in range(repeats) for f in self.fold_ids}
+        self._fold_names = list(fold_names)
 
     @property
     def folds(self) -> list[str]:
-        """The fold models of the run (every repeat's, named as in ``folds/``)."""
-        return list(self._protocol_fold)
+        """The fold models (every repeat's, named as in ``folds/``)."""
+        return list(self._fold_names)
 
     @property
     def sample_rate(self) -> int:
         return self.recipe.data.sample_rate
 
-    @functools.cached_property
-    def data(self) -> Data:
-        """The run's utterances and features (served from the feature cache)."""
-        return prepare_data(self.recipe, self.registry, self.progress)
-
-    def _fold(self, fold: str) -> dict[str, list[str]]:
-        if fold not in self._protocol_fold:
+    def _fold(self, fold: str) -> None:
+        if fold not in self._fold_names:
             raise SertkError(f"{self.dir}: no fold '{fold}' (folds: {', '.join(self.folds)})")
-        return self.fold_ids[self._protocol_fold[fold]]
 
     def model(self, fold: str):
-        """The fold's trained model, in evaluation mode on the CPU."""
-        import torch
-
+        """The fold's trained model, in evaluation mode on the CPU (weights-only loading: a
+        state dict of tensors, or plain arrays for estimators; never a pickle)."""
         self._fold(fold)
         model = build_model(self.recipe, self.registry, self.inputs, self.labels, self.recipe.train.seed)
         if self.layout.estimator(fold).is_file():
@@ -74,6 +65,8 @@ class TrainedRun:
             except (OSError, ValueError, KeyError) as why:
                 raise SertkError(f"{self.layout.estimator(fold)} is damaged ({why}); run the recipe again") from None
             return model
+        import torch
+
         path = self.layout.model(fold)
         try:
             model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
@@ -81,6 +74,62 @@ class TrainedRun:
             reason = str(why).strip().splitlines()[0] if str(why).strip() else type(why).__name__
             raise SertkError(f"{path} cannot be loaded as this run's model ({reason}); run the recipe again") from None
         return model.eval()
+
+    def normalizer(self, fold: str):
+        """The fold's normalisation statistics (arrays only)."""
+        from ..data.normalize import Normalizer
+
+        path = self.layout.normalizer(fold)
+        try:
+            return Normalizer.load(path)
+        except (OSError, ValueError, KeyError) as why:
+            raise SertkError(f"{path} is damaged ({str(why)[:120]}); run the recipe again") from None
+
+    def predict(self, paths: Sequence[str], batch_size: int = 16,
+                device: Optional[str] = None) -> dict[str, dict[str, np.ndarray]]:
+        """Outputs of the utterance-level heads for new recordings: per file and head,
+        segment outputs averaged, then averaged over the models of every fold (class
+        probabilities or scores, see :attr:`score_name`, or values).  Unusable recordings
+        are left out and reported in the progress log."""
+        from .predict import FilePredictor
+
+        if not any(h.level == "utterance" for h in self.heads):
+            raise SertkError(f"{self.dir}: the model has only frame-level heads; predict their contours "
+                             f"with sertk predict")
+        return {path: out.utterance for path, out in
+                FilePredictor(self, batch_size, device).whole_files(paths).items()}
+
+    @property
+    def score_name(self) -> str:
+        """What a classification head's output is: softmax probabilities of a network,
+        or the decision scores of an estimator (e.g. SVM votes), which are not probabilities."""
+        from ..estimator import EstimatorModel
+
+        return "score" if issubclass(self.registry.get("models", self.recipe.model["name"]), EstimatorModel) \
+            else "probability"
+
+
+class TrainedRun(FoldModels):
+    """Models, data and folds of a run directory written by ``sertk run``."""
+
+    def __init__(self, run_dir: Path, registry: Registry, progress: Progress = Silent()):
+        layout = RunLayout(run_dir)
+        layout.require((layout.recipe, layout.folds, layout.data))
+        self.fold_ids: dict[str, dict[str, list[str]]] = layout.read_json(layout.folds)
+        with layout.reading(layout.data):
+            repeats = int(layout.read_json(layout.data).get("repeats", 1))
+        # fold model name (every repeat's, as in ``folds/``) -> protocol fold
+        self._protocol_fold = {fold_name(f, r, repeats): f for r in range(repeats) for f in self.fold_ids}
+        super().__init__(layout.dir, list(self._protocol_fold), registry, progress)
+
+    @functools.cached_property
+    def data(self) -> Data:
+        """The run's utterances and features (served from the feature cache)."""
+        return prepare_data(self.recipe, self.registry, self.progress)
+
+    def _fold(self, fold: str) -> dict[str, list[str]]:
+        super()._fold(fold)
+        return self.fold_ids[self._protocol_fold[fold]]
 
     def network(self, fold: str, analyzer: str):
         """The fold's trained neural network, or a user error naming ``analyzer`` when the
@@ -101,10 +150,9 @@ class TrainedRun:
 
     def _loader(self, fold: str, data: Data, seg: Sequence[int], batch_size: int, with_targets: bool):
         from ..data.batching import SegmentDataset, make_loader
-        from ..data.normalize import Normalizer
         from .session import encode_part
 
-        normalizer = Normalizer.load(self.layout.normalizer(fold))
+        normalizer = self.normalizer(fold)
         segments = [data.extracted.segments[i] for i in seg]
         speakers = [data.utterances[s.utt_index].speaker for s in segments]
         arrays = normalizer.transform({k: [v[i] for i in seg] for k, v in data.extracted.arrays.items()},
@@ -116,44 +164,6 @@ class TrainedRun:
     def batches(self, fold: str, split: str = "test", batch_size: int = 8) -> Iterator:
         """Normalised input batches of a fold's split, as its model saw them."""
         return iter(self._loader(fold, self.data, self.segments(fold, split), batch_size, True))
-
-    def predict(self, paths: Sequence[str], batch_size: int = 16) -> dict[str, dict[str, np.ndarray]]:
-        """Outputs of the utterance-level heads for new recordings: per file and head,
-        segment outputs averaged, then averaged over the models of every fold (class
-        probabilities or scores, see :attr:`score_name`, or values).  Unusable recordings
-        are left out and reported in the progress log."""
-        from .scoring import aggregate_segments
-        from .trainer import Trainer
-
-        utterances = [Utterance(id=str(p), speaker=str(p), path=str(p)) for p in paths]
-        data = prepare_data(self.recipe, self.registry, self.progress, utterances=utterances)
-        seg = list(range(len(data.extracted.segments)))
-        owner = [s.utt_index for s in data.extracted.segments]
-        trainer = Trainer(self.recipe.train)
-        utterance_heads = {h.name for h in self.heads if h.level == "utterance"}
-        if not utterance_heads:
-            raise SertkError(f"{self.dir}: the model has only frame-level heads; sertk predict averages "
-                             f"utterance-level heads only")
-        totals: dict[str, np.ndarray] = {}
-        with self.progress.task("Predicting", total=len(self.folds)) as task:
-            for fold in self.folds:
-                outputs = trainer.predict(self.model(fold), self._loader(fold, data, seg, batch_size, False)).outputs
-                for head, values in outputs.items():
-                    if head not in utterance_heads:
-                        continue
-                    _, per_utt = aggregate_segments(owner, values)
-                    totals[head] = totals.get(head, 0) + per_utt / len(self.folds)
-                task.advance()
-        return {u.id: {h: totals[h][i] for h in totals} for i, u in enumerate(data.utterances)}
-
-    @property
-    def score_name(self) -> str:
-        """What a classification head's output is: softmax probabilities of a network,
-        or the decision scores of an estimator (e.g. SVM votes), which are not probabilities."""
-        from ..model import EstimatorModel
-
-        return "score" if issubclass(self.registry.get("models", self.recipe.model["name"]), EstimatorModel) \
-            else "probability"
 
     def analysis_dir(self, name: str) -> Path:
         """The folder an analyzer writes into (created)."""

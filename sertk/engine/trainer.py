@@ -1,17 +1,15 @@
 """Fitting models on mini-batches and pooling their predictions.
 
 :class:`Trainer` runs the epoch loop for :class:`sertk.model.Model` networks
-(the update itself is ``model.training_step``, which plugins may override) and
-the one-call fit of :class:`sertk.model.EstimatorModel` estimators.
+(the update itself is ``model.training_step``, which plugins may override);
+estimators are fitted without torch by :mod:`sertk.engine.estimate`.
 """
 from __future__ import annotations
 
 import math
 import os
-import random
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -20,84 +18,17 @@ from ..errors import ConfigError, SertkError
 from ..interfaces import Head
 from ..interfaces import Loss as LossBase
 from ..data.batching import EpochLoader
-from ..model import Batch, EstimatorModel, Model, frame_output
+from ..model import Batch, Model, frame_output
 from ..nn import frame_mask
 from ..progress import Progress, Silent
 from ..sequences import greedy_decode
 from ..settings import TrainConfig
 from .optim import EpochSchedule, build_optimizer
+from .outcomes import EpochEnd, History, Predictions
+from .seeding import seed_everything
 from .transfer import freeze, parameter_groups, train_mode
 
 Loader = Iterable[Batch]
-
-
-@dataclass
-class Predictions:
-    """A model's outputs pooled over a loader, in loader order.
-
-    ``outputs[head]`` is (N, C) class probabilities (an estimator's own class
-    scores) or (N,) values for utterance-level heads; frame-level heads are
-    zero-padded to (N, T, C) / (N, T) — aligned to the label frames when the
-    loader has targets — with ``masks[head]`` (N, T) marking valid frames.
-    Sequence heads hold object arrays of token-index arrays (greedy CTC
-    decodings; references in ``targets``).  ``targets[head]`` holds the encoded
-    targets in the same layout when the loader has them.
-    """
-
-    ids: list[str]
-    outputs: dict[str, np.ndarray]
-    targets: dict[str, np.ndarray] = field(default_factory=dict)
-    masks: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-@dataclass
-class EpochEnd:
-    """What an epoch callback sees after each epoch; a callback returning True stops training."""
-
-    epoch: int
-    model: Model
-    history: "History"
-    trainer: "Trainer"
-
-
-@dataclass
-class History:
-    """Per-epoch record of one fit.
-
-    ``train_loss[e]`` is the mean training loss per head (without the L2
-    penalty), ``val_score[e]`` the validation score (None without validation),
-    ``lr[e]`` the learning rate used in that epoch. ``best_epoch`` (1-based) is
-    the epoch whose weights the model holds after the fit.
-    """
-
-    train_loss: list[dict[str, float]] = field(default_factory=list)
-    val_score: list[Optional[float]] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    best_epoch: Optional[int] = None
-    stopped_early: bool = False
-
-    @property
-    def epochs(self) -> int:
-        return len(self.train_loss)
-
-    @property
-    def best_score(self) -> Optional[float]:
-        """The validation score of the kept epoch (None without validation)."""
-        return self.val_score[self.best_epoch - 1] if self.best_epoch and self.val_score else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "History":
-        return cls(**data)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (all devices)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -199,15 +130,6 @@ def _prepares(loss: Any) -> bool:
     return getattr(type(loss), "prepare", LossBase.prepare) is not LossBase.prepare
 
 
-def _stack_inputs(batch: Batch) -> np.ndarray:
-    """Concatenate a batch's utterance-level inputs, in input order, to (B, D)."""
-    for key, tensor in batch.inputs.items():
-        if tensor.ndim != 2:
-            raise SertkError(f"estimator models need utterance-level features, but feature '{key}' is frame-level "
-                             f"(batch shape {tuple(tensor.shape)}); use functionals or a network model")
-    return torch.cat([t.float() for t in batch.inputs.values()], dim=1).cpu().numpy()
-
-
 class Trainer:
     """Fits models and predicts with them under one :class:`TrainConfig`.
 
@@ -224,11 +146,15 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.device = resolve_device(config.device)
         self.amp = bool(config.amp) and self.device.type == "cuda"
+        # bfloat16 needs no loss scaling; float16 (GPUs without bfloat16) is scaled by a GradScaler
+        self.amp_dtype = torch.bfloat16 if self.amp and torch.cuda.is_bf16_supported() else torch.float16
+        self._ddp = None  # DistributedDataParallel wrapper while fitting under torchrun
+        self._share = 1.0  # this rank's loss weight for the current batch (distributed.shard)
         if config.threads is not None:
             torch.set_num_threads(min(config.threads, os.cpu_count() or 1))
 
     # ---------------------------------------------------------------- fit
-    def fit(self, model: Union[Model, EstimatorModel], losses: Mapping[str, Any], train_loader: Loader,
+    def fit(self, model: Model, losses: Mapping[str, Any], train_loader: Loader,
             val_loader: Optional[Loader] = None, select: Optional[Callable[[Predictions], float]] = None,
             greater_is_better: bool = True, description: str = "Training",
             train_targets: Optional[Mapping[str, np.ndarray]] = None) -> History:
@@ -246,8 +172,6 @@ class Trainer:
         ``train_loader`` when a loss needs ``prepare``.  Sub-networks named in
         ``train.freeze`` get no gradient and stay in evaluation mode.
         """
-        if isinstance(model, EstimatorModel):
-            return self._fit_estimator(model, train_loader, description)
         seed_everything(self.config.seed)
         missing = [h.name for h in model.heads if h.name not in losses]
         if missing:
@@ -268,6 +192,7 @@ class Trainer:
         schedule = EpochSchedule(optimizer, cfg.schedule,
                                  "max" if val_loader is not None and greater_is_better else "min")
         step = self._step_function(model, optimizer)
+        self._ddp = self._data_parallel(model)
         history = History()
         keep_best = val_loader is not None and cfg.select != "last"
         best_score, best_state = None, None
@@ -281,6 +206,9 @@ class Trainer:
                     raise SertkError(f"training diverged: loss is {total} in epoch {epoch}; "
                                      "lower train.optimizer.lr or set train.clip_norm")
                 score = float(select(self.predict(model, val_loader))) if val_loader is not None else None
+                if self._ddp is not None:  # every rank selects and stops on rank 0's score
+                    from .distributed import agreed
+                    score = agreed(score)
                 history.train_loss.append(train_loss)
                 history.val_score.append(score)
                 history.lr.append(lr)
@@ -294,6 +222,7 @@ class Trainer:
                 if self._should_stop(history, epoch, schedule.lr, model):
                     history.stopped_early = epoch < cfg.epochs
                     break
+        self._ddp = None
         if best_state is not None:
             model.load_state_dict(best_state)
         else:
@@ -316,17 +245,35 @@ class Trainer:
         return stop
 
     def _autocast(self):
-        return torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.amp)
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.amp)
+
+    def _data_parallel(self, model: Model):
+        """The model wrapped in DDP when this process is a torchrun rank, else None."""
+        from . import distributed
+
+        world = distributed.current()
+        if world is None:
+            return None
+        distributed.check_batch(world, self.config.batch_size)
+        return distributed.wrap(model, self.device)
+
+    def _batches(self, loader: Loader):
+        """(batch, loss weight): each whole batch, or under DDP this rank's shard of it."""
+        from . import distributed
+
+        if self._ddp is None:
+            return ((b, 1.0) for b in loader)
+        return distributed.seeded(distributed.shard(loader, distributed.current()))
 
     def _step_function(self, model: Model, optimizer: torch.optim.Optimizer) -> Callable[[torch.Tensor], None]:
         """``step(loss)``: add the L2 penalty, backpropagate (scaled under AMP), clip, step, zero the gradients."""
         cfg = self.config
-        scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
+        scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp and self.amp_dtype == torch.float16)
         params = [p for group in optimizer.param_groups for p in group["params"]]
 
         def step(loss: torch.Tensor) -> None:
             with torch.autocast(device_type=self.device.type, enabled=False):
-                loss = loss.float()
+                loss = loss.float() * self._share
                 if cfg.l2:
                     loss = loss + cfg.l2 * l2_penalty(model, cfg.l2_form)
                 scaler.scale(loss).backward()
@@ -340,16 +287,26 @@ class Trainer:
         return step
 
     def _train_epoch(self, model: Model, losses, loader: Loader, step) -> dict[str, float]:
+        from contextlib import nullcontext
+
+        from .distributed import pooled, routed
+
         train_mode(model, self.config.freeze)
         sums: dict[str, float] = defaultdict(float)
         count = 0
-        for batch in loader:
-            batch = batch.to(self.device)
-            with self._autocast():
-                per_head = model.training_step(batch, losses, step)
-            for name, value in per_head.items():
-                sums[name] += float(value) * len(batch.ids)
-            count += len(batch.ids)
+        with routed(model, self._ddp) if self._ddp is not None else nullcontext():
+            for batch, share in self._batches(loader):
+                self._share = share
+                batch = batch.to(self.device)
+                with self._autocast():
+                    per_head = model.training_step(batch, losses, step)
+                n = len(batch.ids) if self._share else 0
+                for name, value in per_head.items():
+                    sums[name] += float(value) * n
+                count += n
+        self._share = 1.0
+        if self._ddp is not None:
+            sums, count = pooled(sums, count)
         if count == 0:
             raise SertkError("the training set of this fold is empty")
         return {name: value / count for name, value in sums.items()}
@@ -367,20 +324,9 @@ class Trainer:
             count += len(batch.ids)
         return total / max(count, 1)
 
-    def _fit_estimator(self, model: EstimatorModel, loader: Loader, description: str) -> History:
-        with self.progress.task(description, total=1) as task:
-            data = self._gather(model.heads, loader, lambda batch: ({"x": _stack_inputs(batch)}, {}))
-            model.fit(data.outputs["x"], data.targets)
-            task.advance()
-        return History(best_epoch=None)
-
     # ---------------------------------------------------------------- predict
-    def predict(self, model: Union[Model, EstimatorModel], loader: Loader) -> Predictions:
+    def predict(self, model: Model, loader: Loader) -> Predictions:
         """Pooled outputs (softmax probabilities for a network's classification heads) and targets."""
-        if isinstance(model, EstimatorModel):
-            data = self._gather(model.heads, loader, lambda batch: ({"x": _stack_inputs(batch)}, {}))
-            outputs = model.predict(data.outputs["x"])
-            return Predictions(data.ids, {h.name: np.asarray(outputs[h.name]) for h in model.heads}, data.targets)
         model.to(self.device)
         model.eval()
         with torch.no_grad():

@@ -4,7 +4,8 @@ Each trial is a full run of the recipe with the sampled values set at their
 dotted keys; its objective is the mean best validation score over folds (the
 test folds are never looked at).  Trials are saved after each one finishes, so
 an interrupted search resumes where it stopped; the best values are written
-out as a ready-to-run recipe.
+out as a ready-to-run recipe.  :mod:`sertk.engine.tune_ray` runs the same search
+with parallel trials on Ray Tune.
 """
 from __future__ import annotations
 
@@ -139,12 +140,16 @@ def tune_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), prog
     if not ok:
         raise SertkError(f"{folder}: no finished trial to choose from")
     best = min(ok, key=lambda r: r["loss"])
-    best_values = best["values"]
-    best_raw = with_values(recipe.raw, best_values)
+    rows = [{"values": r["values"], "score": r["score"], "run_dir": r["run_dir"]} for r in ok]
+    best_path = write_outcome(folder, recipe, metric, best, rows, len(ok))
+    return TuneResult(metric, best["score"], best["values"], len(history.trials), best_path)
+
+
+def write_outcome(folder: Path, recipe: Recipe, metric: str, best: dict, rows: list[dict], finished: int) -> Path:
+    """``best.yaml`` (the recipe with the best trial's ``values``) and ``trials.json`` (``rows``)."""
     best_path = folder / "best.yaml"
-    write_text(best_path, f"# best of {len(ok)} trials: validation {metric} {best['score']:.4f}\n"
-                          + yaml.safe_dump(best_raw, sort_keys=False))
-    write_json(folder / "trials.json", [{"values": r["values"], "score": r["score"], "run_dir": r["run_dir"]}
-                                        for r in ok])
-    return TuneResult(metric, best["score"], best_values, len(history.trials), best_path)
+    write_text(best_path, f"# best of {finished} trials: validation {metric} {best['score']:.4f}\n"
+                          + yaml.safe_dump(with_values(recipe.raw, best["values"]), sort_keys=False))
+    write_json(folder / "trials.json", rows)
+    return best_path
 

@@ -1,16 +1,22 @@
-"""The ``sertk`` command line: run, validate, list, show, corpus info, analyze, tune, predict, compare."""
+"""The ``sertk`` command line: run, validate, list, show, corpus info, analyze, tune, compare (and the
+submodules' commands, e.g. export and predict)."""
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Optional
 
 import click
 
-from .errors import SertkError
-from .registry import KINDS, SINGULAR
+from ..errors import SertkError
+from ..registry import KINDS, SINGULAR
 
 EXIT_USER_ERROR = 2
+
+# torch's OpenMP threads sleep rather than spin while they wait (read when torch loads, which
+# the commands do lazily): spinning made 2 threads ~6x slower than 1 on a busy 2-core CPU.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _fail(message: str) -> None:
@@ -36,8 +42,8 @@ def user_errors(fn):
 
 
 def _load(entry_points: bool = True):
-    from .plugins import load_plugins
-    from .registry import Registry
+    from ..plugins import load_plugins
+    from ..registry import Registry
 
     loaded = load_plugins(entry_points=entry_points)
     for p in loaded.failures:
@@ -48,7 +54,7 @@ def _load(entry_points: bool = True):
 def _params(pairs: tuple[str, ...]) -> dict:
     import yaml
 
-    from .safe_yaml import load_yaml
+    from ..safe_yaml import load_yaml
 
     out = {}
     for pair in pairs:
@@ -74,16 +80,23 @@ def main():
 @click.option("--out", "out_dir", default=None, help="Parent folder of the run directory (default: output.dir).")
 @user_errors
 def run(recipe, overrides, out_dir):
-    """Run RECIPE: extract features, train and evaluate every fold, write reports."""
-    from .engine.run import run_recipe
-    from .recipe import load_recipe
-    from .terminal import RichProgress, out, results_table
+    """Run RECIPE: extract features, train and evaluate every fold, write reports.
+
+    Started by torchrun, networks train data-parallel; rank 0 reports (docs/distributed.md)."""
+    from ..engine import distributed
+    from ..engine.run import run_recipe
+    from ..progress import Silent
+    from ..recipe import load_recipe
+    from ..terminal import RichProgress, out, results_table
 
     loaded, registry = _load()
     parsed = load_recipe(recipe, overrides, registry)
-    result = run_recipe(parsed, registry, loaded.plugins, RichProgress(), out_dir)
-    out.print(results_table(result.metrics))
-    out.print(f"results in {result.dir}")
+    main_rank = distributed.is_main()
+    result = run_recipe(parsed, registry, loaded.plugins, RichProgress() if main_rank else Silent(), out_dir)
+    distributed.close()
+    if main_rank:
+        out.print(results_table(result.metrics))
+        out.print(f"results in {result.dir}")
 
 
 @main.command()
@@ -93,9 +106,9 @@ def run(recipe, overrides, out_dir):
 def validate(recipe, overrides):
     """Check RECIPE (sections, component names, params, types) without running it; when
     its corpus is at hand, also build every component on the first recording's features."""
-    from .engine.experiment import load_utterances
-    from .engine.preflight import preflight
-    from .recipe import load_recipe
+    from ..engine.experiment import load_utterances
+    from ..engine.preflight import preflight
+    from ..recipe import load_recipe
 
     _, registry = _load()
     parsed = load_recipe(recipe, overrides, registry)
@@ -104,7 +117,8 @@ def validate(recipe, overrides):
     except SertkError as why:
         click.echo(f"{recipe}: ok (settings and names; components not built: {why})")
         return
-    preflight(parsed, registry, utterances)
+    for _, system in parsed.members or [("", parsed)]:  # a fusion recipe: each of its systems
+        preflight(system, registry, utterances)
     click.echo(f"{recipe}: ok")
 
 
@@ -115,7 +129,7 @@ def validate(recipe, overrides):
 @user_errors
 def list_(kind, show_plugins, as_json):
     """List registered components (of one KIND) with their plugin and summary."""
-    from .terminal import components_table, out
+    from ..terminal import components_table, out
 
     loaded, registry = _load()
     if show_plugins:
@@ -141,7 +155,7 @@ def list_(kind, show_plugins, as_json):
 @user_errors
 def show(kind, name):
     """Show a component's parameters, defaults and documentation."""
-    from .terminal import components_table, out
+    from ..terminal import components_table, out
 
     _, registry = _load()
     entry = registry.entry(kind, name, "name")
@@ -176,16 +190,17 @@ def corpus():
 @user_errors
 def info(name, root, params, check_audio):
     """Counts of utterances, speakers, classes and partitions, and total duration."""
-    from .corpora.info import audio_problems, corpus_summary
-    from .terminal import RichProgress, out
+    from ..corpora.info import audio_problems, corpus_summary
+    from ..terminal import RichProgress, out
 
     _, registry = _load()
     spec = {"name": name, "params": {**({"root": root} if root else {}), **_params(params)}}
     built = registry.build("corpora", spec, "corpus")
     utterances = built.utterances()
+    summary = corpus_summary(utterances)  # reads every timing file, so the report below includes their problems
     if getattr(built, "report", ""):
         click.echo(built.report, err=True)
-    _print_summary(out, name, corpus_summary(utterances))
+    _print_summary(out, name, summary)
     if check_audio:
         lines = audio_problems(utterances, RichProgress())
         out.print("\n".join(lines) if lines else "every recording decodes to usable audio")
@@ -196,10 +211,14 @@ def _duration(seconds: float) -> str:
 
 
 def _print_summary(console, name: str, summary: dict) -> None:
-    from .terminal import components_table
+    from ..terminal import components_table
 
     console.print(f"[bold]{name}[/bold]: {summary['utterances']} utterances, {summary['speakers']} speakers, "
                   f"{summary['classes']} classes, {_duration(summary['duration_s'])}")
+    timed = ([f"{summary['word_timed']} with word timings"] if summary.get("word_timed") else []) + \
+        [f"{n} with {tier}" for tier, n in summary.get("tiers", {}).items()]
+    if timed:
+        console.print("timings: " + ", ".join(timed))
     for title in ("per_class", "per_speaker", "per_partition"):
         counts = summary.get(title) or {}
         if counts:
@@ -214,8 +233,8 @@ def _print_summary(console, name: str, summary: dict) -> None:
 @user_errors
 def analyze(run_dir, analyzer, params):
     """Run ANALYZER on a finished run; its outputs go to RUN_DIR/analysis/ANALYZER."""
-    from .engine.trained import TrainedRun
-    from .terminal import RichProgress, out
+    from ..engine.trained import TrainedRun
+    from ..terminal import RichProgress, out
 
     _, registry = _load()
     trained = TrainedRun(run_dir, registry, RichProgress())
@@ -231,44 +250,37 @@ def analyze(run_dir, analyzer, params):
 @click.option("--trials", type=int, default=None, help="Number of trials (default: tune.trials).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--out", "out_dir", default=None, help="Tuning folder (default: output.dir/<recipe>-tune).")
+@click.option("--engine", type=click.Choice(["sequential", "ray"]), default="sequential", show_default=True,
+              help="sequential: one trial after another, resumable; ray: parallel trials on Ray Tune with ASHA.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="--engine ray: trials at a time (CPUs of the local Ray).")
+@click.option("--address", default=None, metavar="ray://HOST:PORT", help="--engine ray: a running Ray cluster.")
+@click.option("--grace", type=click.IntRange(min=1), default=1, show_default=True,
+              help="--engine ray: epochs before ASHA may stop a trial.")
+@click.option("--eta", type=click.IntRange(min=2), default=3, show_default=True,
+              help="--engine ray: ASHA's reduction factor (keeps the best 1/eta at each rung).")
+@click.option("--gpus-per-trial", type=click.FloatRange(min=0), default=0.0, help="--engine ray: GPUs per trial.")
 @user_errors
-def tune(recipe, trials, overrides, out_dir):
-    """Search the recipe's ``tune.space`` with hyperopt TPE; resumable; writes the best recipe."""
-    from .engine.tune import tune_recipe
-    from .recipe import load_recipe
-    from .terminal import RichProgress, out
+def tune(recipe, trials, overrides, out_dir, engine, workers, address, grace, eta, gpus_per_trial):
+    """Search the recipe's ``tune.space`` with hyperopt TPE; writes the best recipe.
+
+    Sequential searches resume where they stopped; --engine ray runs trials in parallel (docs/distributed.md)."""
+    from ..recipe import load_recipe
+    from ..terminal import RichProgress, out
 
     loaded, registry = _load()
     parsed = load_recipe(recipe, overrides, registry)
-    result = tune_recipe(parsed, registry, loaded.plugins, RichProgress(), trials=trials, out_dir=out_dir)
+    if engine == "ray":
+        from ..engine.tune_ray import tune_recipe_ray
+
+        result = tune_recipe_ray(parsed, registry, loaded.plugins, RichProgress(), trials=trials, out_dir=out_dir,
+                                 workers=workers, address=address, grace=grace, eta=eta, gpus_per_trial=gpus_per_trial)
+    else:
+        from ..engine.tune import tune_recipe
+
+        result = tune_recipe(parsed, registry, loaded.plugins, RichProgress(), trials=trials, out_dir=out_dir)
     out.print(f"best {result.metric} {result.best_score:.4f} after {result.n_trials} trials: {result.best_params}")
     out.print(f"best recipe: {result.best_recipe}")
-
-
-@main.command()
-@click.argument("run_dir", type=click.Path(file_okay=False))
-@click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False), help="Also write the table as CSV.")
-@user_errors
-def predict(run_dir, audio, out_file):
-    """Predict emotions of AUDIO files with the models of a finished run (averaged over its folds)."""
-    from .engine.trained import TrainedRun
-    from .terminal import RichProgress, components_table, out, prediction_rows
-
-    _, registry = _load()
-    trained = TrainedRun(run_dir, registry, RichProgress())
-    rows = prediction_rows(trained.heads, trained.predict(audio), trained.score_name)
-    out.print(components_table([tuple(r) for r in rows[1:]], tuple(rows[0]), "Predictions"))
-    if out_file:
-        import csv
-        import io
-
-        from .atomic import write_text
-
-        buf = io.StringIO()
-        csv.writer(buf).writerows(rows)
-        write_text(out_file, buf.getvalue())
-        out.print(f"written to {out_file}")
 
 
 @main.command()
@@ -276,24 +288,28 @@ def predict(run_dir, audio, out_file):
 @click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False),
               help="Also write the table as CSV, and the paired tests as <stem>_significance.csv beside it.")
 @click.option("--test", is_flag=True, help="Test every later run against the first (automatic for two runs).")
+@click.option("--html", "html_file", default=None, type=click.Path(dir_okay=False),
+              help="Also write one self-contained HTML report of the runs (figures embedded).")
 @user_errors
-def compare(run_dirs, out_file, test):
+def compare(run_dirs, out_file, test, html_file):
     """Finished runs side by side: pooled metrics (classification in percent); --out adds the 95% CIs.
 
     With two runs, or with --test, the per-fold scores of each later run are paired with
     the first run's by fold name and compared per head and metric: the mean difference
     (later − first; classification in percentage points) and a two-sided paired
     permutation p-value. Runs without common folds are an error with --test, and only a
-    note otherwise.
+    note otherwise. Each run's protocol is labelled speaker-independent or not, and
+    transductive where it uses the test speakers' unlabelled audio.
     """
     from pathlib import Path
 
     from rich.table import Table
 
-    from .engine.compare import compare_runs, paired_significance, write_comparison_csv, write_significance_csv
-    from .terminal import comparison_table, out
+    from ..engine.compare import compare_runs, paired_significance, write_comparison_csv, write_significance_csv
+    from ..terminal import comparison_table, out
 
-    metrics, rows = compare_runs(run_dirs)
+    _, registry = _load()  # labels runs that did not record them, from their recipes
+    metrics, rows = compare_runs(run_dirs, registry)
     out.print(comparison_table(metrics, rows))
     tests = []
     if test and len(run_dirs) < 2:
@@ -321,7 +337,11 @@ def compare(run_dirs, out_file, test):
             significance_file = Path(out_file).with_name(f"{Path(out_file).stem}_significance.csv")
             write_significance_csv(significance_file, tests)
             out.print(f"written to {significance_file}")
+    if html_file:
+        from ..engine.report_html import write_comparison_report
+
+        out.print(f"written to {write_comparison_report(html_file, run_dirs, registry, tests)}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+# each module below adds its commands to ``main``
+from . import export_predict, fuse, new_plugin, report  # noqa: E402,F401

@@ -1,0 +1,4 @@
+"""``python -m sertk.cli``: the same as the ``sertk`` command."""
+from . import main
+
+main()
