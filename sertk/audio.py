@@ -39,11 +39,48 @@ def load_audio(path: PathLike, sample_rate: Optional[int] = None) -> tuple[np.nd
         raise AudioProblem("implausible sample rate", str(path), f"{rate} Hz in the header")
     if _wav_truncated(path):
         raise AudioProblem("truncated audio", str(path), "the file ends before the length its header gives")
-    signal = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
-    signal = np.ascontiguousarray(signal)
+    signal = np.ascontiguousarray(_mono(data))
     if sample_rate is not None and sample_rate != rate:
         return resample(signal, rate, sample_rate), sample_rate
     return signal, rate
+
+
+def _mono(data: np.ndarray) -> np.ndarray:
+    """(frames, channels) float32 → frames, channels averaged."""
+    return data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+
+
+class SpanReader:
+    """An audio file opened to be read one span at a time (long recordings): ``frames`` and
+    ``rate`` come from its header, :meth:`read` decodes one span only."""
+
+    def __init__(self, path: PathLike):
+        import soundfile as sf
+
+        self.path = str(path)
+        try:
+            self._file = sf.SoundFile(os.fspath(path))
+        except (sf.SoundFileError, OSError, RuntimeError) as exc:
+            raise AudioProblem("unreadable audio", self.path, str(exc).rstrip(".")) from None
+        self.frames, self.rate = self._file.frames, self._file.samplerate
+
+    def read(self, start: int, length: int, sample_rate: int) -> tuple[np.ndarray, int]:
+        """Frames ``start``.. ``start + length`` as mono float32 at ``sample_rate``, and how
+        many frames of the file that was."""
+        import soundfile as sf
+
+        try:
+            self._file.seek(start)
+            block = self._file.read(length, dtype="float32", always_2d=True)
+        except (sf.SoundFileError, RuntimeError) as exc:
+            raise AudioProblem("unreadable audio", self.path, str(exc).rstrip(".")) from None
+        return resample(_mono(block), self.rate, sample_rate), len(block)
+
+    def __enter__(self) -> "SpanReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
 
 
 def duration(utt: Utterance) -> float:

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 
-from ..audio import resample
-from ..errors import AudioProblem, SertkError
+from ..audio import SpanReader
+from ..errors import SertkError
 
 DEFAULT_WINDOW_S = 10.0  # for runs that kept whole utterances (data.segment.policy: whole)
 
@@ -39,35 +38,21 @@ def window_starts(n_samples: int, window: int, hop: int) -> list[int]:
 
 def duration_s(path: str) -> float:
     """A recording's length from its header (nothing decoded)."""
-    import soundfile as sf
-
-    try:
-        return float(sf.info(os.fspath(path)).duration)
-    except (sf.SoundFileError, OSError, RuntimeError) as exc:
-        raise AudioProblem("unreadable audio", str(path), str(exc).rstrip(".")) from None
+    with SpanReader(path) as audio:
+        return audio.frames / audio.rate
 
 
 def count_windows(path: str, window_s: float, hop_s: float) -> int:
     """How many windows :func:`read_windows` yields for ``path``."""
-    import soundfile as sf
-
-    info = sf.info(os.fspath(path))
-    return len(window_starts(info.frames, round(window_s * info.samplerate), round(hop_s * info.samplerate)))
+    with SpanReader(path) as audio:
+        return len(window_starts(audio.frames, round(window_s * audio.rate), round(hop_s * audio.rate)))
 
 
 def read_windows(path: str, sample_rate: int, window_s: float, hop_s: float) -> Iterator[Window]:
     """The windows of ``path`` in order, each read on its own (seek, then one window's
     frames), mixed to mono and resampled to ``sample_rate``: memory stays one window."""
-    import soundfile as sf
-
-    try:
-        with sf.SoundFile(os.fspath(path)) as f:
-            rate, frames = f.samplerate, f.frames
-            width, hop = round(window_s * rate), round(hop_s * rate)
-            for start in window_starts(frames, width, hop):
-                f.seek(start)
-                block = f.read(min(width, frames - start), dtype="float32", always_2d=True)
-                mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
-                yield Window(start / rate, (start + len(block)) / rate, resample(mono, rate, sample_rate))
-    except (sf.SoundFileError, RuntimeError) as exc:
-        raise AudioProblem("unreadable audio", str(path), str(exc).rstrip(".")) from None
+    with SpanReader(path) as audio:
+        width, hop = round(window_s * audio.rate), round(hop_s * audio.rate)
+        for start in window_starts(audio.frames, width, hop):
+            signal, read = audio.read(start, min(width, audio.frames - start), sample_rate)
+            yield Window(start / audio.rate, (start + read) / audio.rate, signal)
