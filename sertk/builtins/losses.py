@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..data.targets import balanced_weights
 from ..interfaces import Head, Loss
 
 
@@ -57,11 +58,7 @@ class CrossEntropy(Loss):
             raise ValueError(f"cross_entropy weights has {len(self.weights)} values but head '{head.name}' has "
                              f"{n} classes {list(head.classes)}")
         if self.balanced:
-            counts = np.bincount(np.asarray(targets, dtype=int), minlength=n).astype(float)
-            present = counts > 0
-            weight = np.zeros(n)
-            weight[present] = counts.sum() / (present.sum() * counts[present])
-            self._weight = torch.tensor(weight, dtype=torch.float32)
+            self._weight = torch.tensor(balanced_weights(targets, n), dtype=torch.float32)
 
     def __call__(self, output, target, mask=None):
         if self.balanced and self._weight is None:

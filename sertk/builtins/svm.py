@@ -5,16 +5,11 @@ from typing import Optional
 
 import numpy as np
 
+from ..data.targets import balanced_weights
 from ..estimator import EstimatorModel
 from ..heads import target_head
 from ..interfaces import FeatureInfo, LabelSpace
 from .smo import solve_pairs
-
-
-def balanced_weights(y: np.ndarray) -> dict[int, float]:
-    """scikit-learn's ``class_weight="balanced"``: n / (classes × n_c) over the present classes."""
-    classes, counts = np.unique(y, return_counts=True)
-    return {int(c): len(y) / (len(classes) * n) for c, n in zip(classes, counts)}
 
 
 class LinearSVM(EstimatorModel):
@@ -58,8 +53,9 @@ class LinearSVM(EstimatorModel):
         x = np.asarray(x)
         x = x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)  # the engine gives float32
         y = np.asarray(targets[self.heads[0].name], dtype=int)
-        weight = balanced_weights(y) if self.balanced else {int(c): 1.0 for c in np.unique(y)}
-        classes = sorted(weight)
+        classes, rank = np.unique(y, return_inverse=True)
+        weight = balanced_weights(rank, len(classes)) if self.balanced else np.ones(len(classes))
+        classes = classes.tolist()
         self.pairs = np.asarray([(a, b) for i, a in enumerate(classes) for b in classes[i + 1:]],
                                 dtype=np.int64).reshape(-1, 2)
         members = [np.flatnonzero((y == a) | (y == b)) for a, b in self.pairs]
@@ -69,7 +65,7 @@ class LinearSVM(EstimatorModel):
         for p, (m, (_, b)) in enumerate(zip(members, self.pairs)):
             index[p, :len(m)] = m
             signs[p, :len(m)] = np.where(y[m] == b, 1.0, -1.0)
-        upper = self.C * np.vectorize(weight.get, otypes=[float])(y[index]) * (signs != 0)
+        upper = self.C * weight[rank[index]] * (signs != 0)
         gram = (x @ x.T).astype(np.float64)
         alpha, rho = solve_pairs(gram[index[:, :, None], index[:, None, :]], signs, upper, self.tol)
         dual = np.zeros((len(members), len(x)), dtype=x.dtype)

@@ -133,3 +133,13 @@ def segment_target(utt: Utterance, head: Head, start_s: float, end_s: float) -> 
     if head.level == "frame":
         return contour_target(utt, head, start_s, end_s)
     return head.encode(utt.labels[head.label_key])
+
+
+def balanced_weights(targets: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per class, n / (k · n_c) over the k classes present in the encoded ``targets``
+    (scikit-learn's ``class_weight="balanced"``); 0 for absent classes."""
+    counts = np.bincount(np.asarray(targets, dtype=int), minlength=n_classes).astype(float)
+    present = counts > 0
+    weight = np.zeros(n_classes)
+    weight[present] = counts.sum() / (present.sum() * counts[present])
+    return weight
