@@ -400,8 +400,12 @@ class Strategy(Component, abc.ABC):
     parts (supervised by default; self-training or active learning in plugins).
 
     ``fit`` receives a :class:`sertk.engine.session.FitSession` and returns the
-    trained model (an instance from ``session.new_model()``).
+    trained model (an instance from ``session.new_model()``).  A strategy that fits on
+    the test speakers' or test corpus's unlabelled features sets ``transductive = True``;
+    every report then labels its runs so.
     """
+
+    transductive: ClassVar[bool] = False
 
     @abc.abstractmethod
     def fit(self, session) -> Any:

@@ -4,18 +4,15 @@ unlabelled audio or features).
 
 Transductive are speaker-level feature normalisation (``features.N.normalize: speaker``,
 or a feature whose default is ``speaker``: each test speaker is z-scored with statistics
-of its own unlabelled audio) and strategies whose summary (what ``sertk list`` shows)
-calls them transductive, e.g. ``cca_align`` and ``sae_transfer``.
+of its own unlabelled audio) and strategies that declare ``transductive = True`` (fitted
+on the test corpus's unlabelled features), e.g. ``cca_align`` and ``sae_transfer``.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Optional, Sequence
 
 from ..errors import SertkError
 from ..registry import Registry
-
-_TRANSDUCTIVE = re.compile(r"(?<!non-)(?<!not )\btransductive\b", re.IGNORECASE)
 
 
 def _spec(section: Any, default: str = "") -> dict:
@@ -36,9 +33,9 @@ def protocol_labels(recipe: dict, registry: Registry) -> dict[str, Any]:
             reasons.append(f"features.{i} ({feature.get('name')}): speaker-level normalisation uses each test "
                            f"speaker's unlabelled audio")
     strategy = _spec(recipe.get("strategy"), "supervised")
-    summary = registry.entry("strategies", strategy.get("name"), "strategy.name").summary
-    if _TRANSDUCTIVE.search(summary):
-        reasons.append(f"strategy {strategy.get('name')}: {summary}")
+    entry = registry.entry("strategies", strategy.get("name"), "strategy.name")
+    if entry.cls.transductive:
+        reasons.append(f"strategy {strategy.get('name')}: {entry.summary}")
     return {"name": protocol.get("name"), "speaker_independent": independent, "transductive": reasons}
 
 

@@ -234,6 +234,7 @@ class CCAAlign(_DomainMapping):
 
     name = "cca_align"
     summary = "transductive CCA alignment of training and test corpus (MixedEmotions D4.2 §2.3.1)"
+    transductive = True
     mapping = "cca"
 
     def __init__(self, iterations: int = 5, regularization: float = 1e-3):
@@ -267,6 +268,7 @@ class SAETransfer(_DomainMapping):
 
     name = "sae_transfer"
     summary = "transductive sparse-autoencoder feature transfer to the test corpus (MixedEmotions D4.2 §2.3.1)"
+    transductive = True
     mapping = "autoencoder"
 
     def __init__(self, sparsity: float = 0.035, sparsity_weight: float = 5.0, weight_decay: float = 3e-3,
