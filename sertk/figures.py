@@ -22,12 +22,25 @@ def pyplot():
     return plt
 
 
+_PRELOAD: list[threading.Thread] = []
+
+
 def preload() -> None:
     """Import matplotlib's figure module in a background thread, so that the import
     overlaps work that releases the GIL (e.g. a compiled solver) instead of delaying the
     first figure."""
-    threading.Thread(target=importlib.import_module, args=("matplotlib.figure",), daemon=True,
-                     name="sertk-preload-matplotlib").start()
+    thread = threading.Thread(target=importlib.import_module, args=("matplotlib.figure",), daemon=True,
+                              name="sertk-preload-matplotlib")
+    thread.start()
+    _PRELOAD.append(thread)
+
+
+def loaded() -> None:
+    """Wait until a :func:`preload` has finished, then import matplotlib's figure module
+    here (done before forking, so that no import is half done in the child)."""
+    while _PRELOAD:
+        _PRELOAD.pop().join()
+    importlib.import_module("matplotlib.figure")
 
 
 def save_figure(fig, path: PathLike, dpi: int = 110, tight: bool = False) -> None:

@@ -378,6 +378,12 @@ class Metric(Component, abc.ABC):
         where it has a closed form (None otherwise)."""
         return None
 
+    def from_confusion(self, confusion: np.ndarray) -> Optional[np.ndarray]:
+        """The score of each confusion matrix in a stack ``(..., C, C)`` (rows: true class),
+        for a classification metric that depends on the counts only; None (the default)
+        otherwise.  Bootstrap intervals use it to score all resamples at once."""
+        return None
+
 
 class Augmentation(Component, abc.ABC):
     """A random transformation of a training signal (noise, gain, tempo, reverberation).

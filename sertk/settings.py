@@ -301,7 +301,9 @@ class TrainConfig:
     all those weights as one vector (Wieser et al. 2020, eq. 3). ``clip_norm`` clips the global gradient norm. ``device: auto``
     picks CUDA when available; ``amp`` turns on mixed precision there (never
     on CPU). ``threads`` caps torch's CPU threads (null: torch's default); small
-    networks train faster on one thread than on several.
+    networks train faster on one thread than on several.  ``jobs`` trains that many
+    folds at the same time, each in its own forked process with one CPU thread (on
+    CPU; a run on a GPU, or under torchrun, trains one fold at a time).
 
     Model selection (``select``): ``metric`` keeps the epoch with the best
     validation ``early_stopping.metric`` and stops early; ``loss`` does the same
@@ -339,9 +341,12 @@ class TrainConfig:
     seed: int = 0
     amp: bool = True
     threads: Optional[int] = None
+    jobs: int = 1
 
     def __post_init__(self) -> None:
         _check_literals(self)
+        _require(1 <= self.jobs <= MAX_THREADS, "train.jobs",
+                 f"must be from 1 to {MAX_THREADS} folds at a time, got {self.jobs}")
         _require(self.threads is None or 1 <= self.threads <= MAX_THREADS, "train.threads",
                  f"must be from 1 to {MAX_THREADS} CPU threads (runs use at most this machine's CPU count) or null, "
                  f"got {self.threads}")

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from sertk.audio import write_audio
-from sertk.builtins.augmentations import COMPONENTS, AdditiveNoise, Gain, Reverb, Tempo, colored_noise
+from sertk.builtins.augmentations import AdditiveNoise, Gain, Reverb, Tempo, colored_noise
 from sertk.errors import SertkError
+from tests.fakes.builtins import builtin_classes
 
 SR = 16000
 
@@ -162,5 +163,5 @@ def test_bad_params_raise_one_line_value_errors(tmp_path):
 
 
 def test_registered_components():
-    assert {c.name: c.changes_timing for c in COMPONENTS} == {"gain": False, "tempo": True, "noise": False,
+    assert {c.name: c.changes_timing for c in builtin_classes("augmentations")} == {"gain": False, "tempo": True, "noise": False,
                                                               "reverb": False}

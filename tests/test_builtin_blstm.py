@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from sertk.builtins.blstm import BLSTM
-from sertk.builtins.models import COMPONENTS
 from sertk.interfaces import BLANK, FeatureInfo, LabelSpace
 from sertk.nn import concordance
+from tests.fakes.builtins import builtin_classes
 
 LABELS = LabelSpace(classes={"emotion": ("a", "b")}, dimensions=("arousal",), contours=("valence",),
                     sequences={"phones": ("p", "t")})
@@ -14,7 +14,7 @@ ALL = ["emotion", "arousal", "valence", "phones"]
 
 
 def test_registered_and_default_target_is_emotion():
-    assert BLSTM in COMPONENTS and BLSTM.name == "blstm"
+    assert BLSTM in builtin_classes("models") and BLSTM.name == "blstm"
     model = BLSTM(MFCC, LABELS)
     assert [(h.name, h.kind, h.level) for h in model.heads] == [("emotion", "classification", "utterance")]
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from sertk.builtins import spectral
-from sertk.builtins.features import COMPONENTS, MFCC, OPENSMILE_SETS, LogMel, OpenSmile, Pitch, Raw, Spectrogram
+from sertk.builtins.features import MFCC, OPENSMILE_SETS, LogMel, OpenSmile, Pitch, Raw, Spectrogram
 from sertk.registry import check_params
+from tests.fakes.builtins import builtin_classes
 
 RATE = 16000
 NOISE = (0.1 * np.random.default_rng(0).standard_normal(16100)).astype(np.float32)
@@ -161,10 +162,12 @@ def test_invalid_params_raise_value_error(make, message):
 
 
 def test_components_have_names_docs_and_checkable_params():
-    assert [c.name for c in COMPONENTS] == ["raw", "mfcc", "logmel", "spectrogram", "pitch", "opensmile"]
-    for cls in COMPONENTS:
+    features = builtin_classes("features")
+    assert [c.name for c in features] == ["raw", "mfcc", "logmel", "spectrogram", "pitch", "opensmile", "ssl"]
+    required = {"ssl": {"architecture": "wav2vec2_base", "checkpoint": "model.pt"}}
+    for cls in features:
         assert cls.__doc__ and cls.describe()
-        check_params(cls, {}, f"features.{cls.name}")
+        check_params(cls, required.get(cls.name, {}), f"features.{cls.name}")
     check_params(MFCC, {"n_mfcc": 26, "fmax": 8000, "center": True}, "features.mfcc")
 
 

@@ -3,11 +3,12 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
-from sertk.builtins.metrics import (COMPONENTS, CharacterErrorRate, ConcordanceCorrelation, MacroF1,
+from sertk.builtins.metrics import (CharacterErrorRate, ConcordanceCorrelation, MacroF1,
                                     PearsonCorrelation, PhoneErrorRate, RootMeanSquaredError,
                                     UnweightedAverageRecall, WeightedAccuracy, WordErrorRate)
 from sertk.interfaces import BLANK
 from sertk.sequences import edit_distance, error_rate, greedy_decode, split_words
+from tests.fakes.builtins import builtin_classes
 
 
 def test_classification_metrics_by_hand():
@@ -54,7 +55,7 @@ def test_regression_metrics_by_hand_and_against_numpy():
 
 
 def test_metric_declarations():
-    names = {m.name: m for m in COMPONENTS}
+    names = {m.name: m for m in builtin_classes("metrics")}
     assert set(names) == {"ua", "wa", "f1", "ccc", "pearson", "kendall", "rmse", "cer", "per", "wer"}
     assert [n for n, m in names.items() if not m.greater_is_better] == ["rmse", "cer", "per", "wer"]
     assert {n for n, m in names.items() if m.kind == "regression"} == {"ccc", "pearson", "kendall", "rmse"}
@@ -122,3 +123,29 @@ def test_chance_is_the_mean_score_of_uniform_guessing():
         simulated = np.mean([metric(y, rng.integers(0, 5, size=len(y))) for _ in range(300)])
         assert metric.chance(5) == pytest.approx(0.2) and simulated == pytest.approx(0.2, abs=0.01)
     assert MacroF1().chance(5) is None  # no closed form: the report leaves it out
+
+
+@pytest.mark.parametrize("name", ["ua", "wa", "f1"])
+def test_scores_from_confusion_matrices_equal_the_scores_of_the_labels(name):
+    """Class 5 never occurs and class 4 is only predicted; bootstrap resamples scored at once
+    give the interval the loop over resamples gives."""
+    from sertk.engine.scoring import bootstrap_ci, confusion_batch, resampled_confusions
+
+    metric = {m.name: m for m in builtin_classes("metrics")}[name]()
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 4, 200)
+    y_pred = np.where(rng.random(200) < 0.6, y_true, rng.integers(0, 5, 200))
+    draws = rng.integers(0, 200, size=(50, 200))
+    stacked = metric.from_confusion(resampled_confusions(y_true, y_pred, draws, 6))
+    assert stacked.shape == (50,)
+    assert np.allclose(stacked, [metric(y_true[d], y_pred[d]) for d in draws], rtol=0, atol=1e-12)
+    loop = bootstrap_ci(lambda a, b: metric(a, b), y_true, y_pred, n=200)
+    assert np.allclose(bootstrap_ci(lambda a, b: metric(a, b), y_true, y_pred, n=200,
+                                    batch=confusion_batch(metric, 6)), loop, rtol=0, atol=1e-12)
+
+
+def test_metrics_without_confusion_scores_are_bootstrapped_one_resample_at_a_time():
+    from sertk.engine.scoring import confusion_batch
+
+    assert confusion_batch(ConcordanceCorrelation(), 3) is None and confusion_batch(CharacterErrorRate(), 3) is None
+    assert confusion_batch(UnweightedAverageRecall(), 3) is not None

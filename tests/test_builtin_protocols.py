@@ -2,13 +2,14 @@
 import numpy as np
 import pytest
 
-from sertk.builtins.protocols import (COMPONENTS, CorpusPartition, CrossCorpus, ExplicitSpeakers, HoldoutSpeakers,
+from sertk.builtins.protocols import (CorpusPartition, CrossCorpus, ExplicitSpeakers, HoldoutSpeakers,
                                       KFold, LeaveOneGroupOut, LeaveOneSpeakerOut, RandomSplit)
 from sertk.settings import ValidationConfig
 from sertk.engine.validation import inner_validation, stratified_split
 from sertk.errors import ConfigError, SertkError
 from sertk.interfaces import Utterance
 from sertk.plugins import load_plugins
+from tests.fakes.builtins import builtin_classes
 from sertk.registry import Registry
 
 EMOTIONS = ["anger", "joy", "neutral", "sad"]
@@ -227,6 +228,6 @@ def test_stratified_split_keeps_both_parts_non_empty():
 
 
 def test_every_protocol_is_registered_once():
-    names = [p.name for p in COMPONENTS]
+    names = [p.name for p in builtin_classes("protocols")]
     assert sorted(names) == sorted(set(names)) == sorted(
         ["loso", "logo", "speakers", "partition", "random", "kfold", "holdout_speakers", "cross_corpus"])

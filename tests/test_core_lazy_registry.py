@@ -6,10 +6,13 @@ import textwrap
 import pytest
 
 from sertk import hookimpl
+from sertk.builtins.plugin import BUILTINS
 from sertk.builtins.features import Raw
 from sertk.errors import PluginError
 from sertk.plugins import LoadedPlugins, load_plugins, new_plugin_manager
 from sertk.registry import Registry
+
+BUILTINS_LISTED = [(kind, name) for kind, names in BUILTINS.items() for name in names]
 
 SOURCE = '''
 from typing import Literal
@@ -95,17 +98,18 @@ def test_lazy_duplicates_fail_naming_both_plugins():
     assert "'first'" in str(err.value) and "'second'" in str(err.value)
 
 
-def test_every_builtin_lazy_reference_resolves_to_its_class():
+def test_every_builtin_is_a_lazy_reference_that_resolves_to_its_class():
     registry = Registry.from_plugins(load_plugins(entry_points=False))
-    lazy = [e for e in registry.entries() if not e.loaded]
-    assert {e.name for e in lazy} >= {"mlp", "linear_svm", "blstm", "cross_entropy", "ctc"}
-    for entry in lazy:
-        assert entry.cls.name == entry.name
+    entries = registry.entries()
+    assert len(entries) == len(BUILTINS_LISTED) and not any(e.loaded for e in entries)
+    assert {e.name for e in entries} >= {"emodb", "mfcc", "mlp", "linear_svm", "cross_entropy", "ua", "loso", "gain"}
+    for entry in entries:
+        assert entry.summary and entry.cls.name == entry.name
 
 
-def imports_torch(code: str) -> bool:
-    """Whether running ``code`` in a fresh interpreter leaves torch in ``sys.modules``."""
-    code = textwrap.dedent(code) + "\nimport sys\nprint('torch' in sys.modules)\n"
+def leaves_imported(code: str, module: str = "torch") -> bool:
+    """Whether running ``code`` in a fresh interpreter leaves ``module`` in ``sys.modules``."""
+    code = textwrap.dedent(code) + f"\nimport sys\nprint({module!r} in sys.modules)\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1] == "True"
@@ -120,12 +124,13 @@ except SystemExit as exc:
 """
 
 
-def test_list_does_not_import_torch():
-    assert not imports_torch(CLI.format(argv=["list"]))
+def test_list_imports_neither_torch_nor_numpy():
+    assert not leaves_imported(CLI.format(argv=["list"]))
+    assert not leaves_imported(CLI.format(argv=["list"]), "numpy")
 
 
 def test_describing_a_model_does_not_import_torch():
-    assert not imports_torch("""
+    assert not leaves_imported("""
         from sertk.plugins import load_plugins
         from sertk.registry import Registry
         entry = Registry.from_plugins(load_plugins()).entry("models", "mlp")
@@ -134,7 +139,7 @@ def test_describing_a_model_does_not_import_torch():
 
 
 def test_show_does_not_import_torch():
-    assert not imports_torch(CLI.format(argv=["show", "models", "mlp"]))
+    assert not leaves_imported(CLI.format(argv=["show", "models", "mlp"]))
 
 
 def test_a_warm_estimator_run_imports_neither_torch_nor_scikit_learn_nor_opensmile(tmp_path):

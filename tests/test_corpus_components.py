@@ -1,10 +1,12 @@
 """Every built-in corpus registers and its recipe params pass the registry's type checks."""
 import pytest
 
-from sertk.corpora import COMPONENTS
 from sertk.errors import ConfigError
 from sertk.interfaces import Corpus
 from sertk.registry import Registry, check_params
+from tests.fakes.builtins import builtin_classes
+
+CORPORA = builtin_classes("corpora")
 
 TYPICAL = {
     "synthetic": {"n_speakers": 3, "classes": ["anger", "sadness"], "cache_dir": None},
@@ -27,21 +29,21 @@ TYPICAL = {
 
 def test_all_register_with_names_and_summaries():
     registry = Registry()
-    for cls in COMPONENTS:
+    for cls in CORPORA:
         registry.add("corpora", cls, "sertk")
         assert issubclass(cls, Corpus) and cls.summary
     assert registry.names("corpora") == sorted(TYPICAL)
 
 
-@pytest.mark.parametrize("cls", COMPONENTS, ids=lambda c: c.name)
+@pytest.mark.parametrize("cls", CORPORA, ids=lambda c: c.name)
 def test_typical_params_type_check_and_construct(cls):
     check_params(cls, TYPICAL[cls.name], "corpus.params")
     cls(**TYPICAL[cls.name])
 
 
 def test_wrong_types_are_rejected():
-    iemocap = next(c for c in COMPONENTS if c.name == "iemocap")
+    iemocap = next(c for c in CORPORA if c.name == "iemocap")
     with pytest.raises(ConfigError, match="corpus.params.agreement: expected one of 'majority', 'two', 'all'"):
         check_params(iemocap, {"root": "/d", "agreement": "three"}, "corpus.params")
     with pytest.raises(ConfigError, match="corpus.params.root: required parameter of emodb is missing"):
-        check_params(next(c for c in COMPONENTS if c.name == "emodb"), {}, "corpus.params")
+        check_params(next(c for c in CORPORA if c.name == "emodb"), {}, "corpus.params")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sertk.corpora import COMPONENTS
 from sertk.corpora.synthetic_continuous import SyntheticContinuous
+from tests.fakes.builtins import builtin_classes
 
 TINY = dict(n_speakers=3, n_per_speaker=3, min_seconds=3.0, max_seconds=5.0)
 
@@ -23,7 +23,7 @@ def lagged(tmp_path_factory):
 def test_speakers_partitions_durations_and_contour_times(tmp_path):
     corpus = SyntheticContinuous(**TINY, contour_rate=25.0, cache_dir=str(tmp_path))
     utts = corpus.utterances()
-    assert SyntheticContinuous in COMPONENTS and corpus.name == "synthetic_continuous"
+    assert SyntheticContinuous in builtin_classes("corpora") and corpus.name == "synthetic_continuous"
     assert [u.id for u in utts] == [f"syn0{s}_{i:03d}" for s in (1, 2, 3) for i in range(3)]
     assert {u.speaker: u.partition for u in utts} == {"syn01": "train", "syn02": "dev", "syn03": "test"}
     durations = [sf.info(u.path).duration for u in utts]

@@ -1,9 +1,9 @@
 """The shared emotion vocabulary and harmonisation of corpus labels."""
 import pytest
 
-from sertk.corpora import COMPONENTS
 from sertk.interfaces import Utterance
 from sertk.labels import DEFAULT_MERGES, LABEL_SETS, SHARED, harmonise, resolve_label_set
+from tests.fakes.builtins import builtin_classes
 
 
 def utt(label, **labels):
@@ -11,7 +11,7 @@ def utt(label, **labels):
 
 
 def test_every_corpus_vocabulary_maps_into_the_shared_vocabulary():
-    for cls in COMPONENTS:
+    for cls in builtin_classes("corpora"):
         assert set(cls.vocabulary.values()) <= set(SHARED), cls.name
     for name, classes in LABEL_SETS.items():
         assert set(classes) <= set(SHARED), name

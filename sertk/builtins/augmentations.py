@@ -180,6 +180,3 @@ class Reverb(_Random):
             return signal
         wet = fftconvolve(signal.astype(np.float64), self.impulse_response(sample_rate, rng))[:len(signal)]
         return wet * np.sqrt(power / _power(wet))
-
-
-COMPONENTS = [Gain, Tempo, AdditiveNoise, Reverb]

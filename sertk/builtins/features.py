@@ -227,6 +227,3 @@ class OpenSmile(Feature):
 
     def frame_rate(self, sample_rate: int) -> Optional[float]:
         return 100.0 if self.level == "frame" else None
-
-
-COMPONENTS = [Raw, MFCC, LogMel, Spectrogram, Pitch, OpenSmile]

@@ -197,6 +197,3 @@ class CTC(Loss):
         return F.ctc_loss(output.transpose(0, 1).float(), target.long(), output_lengths.long(),
                           target_lengths.to(output_lengths.device), blank=0, reduction="mean",
                           zero_infinity=True)
-
-
-COMPONENTS = [CrossEntropy, MeanSquaredError, ConcordanceLoss, SumSquaredError, CTC]

@@ -18,6 +18,17 @@ def _per_class_counts(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarra
     return (labels, *counts)
 
 
+def _confusion_counts(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True positives, true counts and predicted counts per class of stacked confusion matrices."""
+    confusion = np.asarray(confusion, dtype=float)
+    return np.diagonal(confusion, axis1=-2, axis2=-1), confusion.sum(axis=-1), confusion.sum(axis=-2)
+
+
+def _mean_where(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The mean over the last axis of the kept entries."""
+    return np.where(keep, values, 0.0).sum(axis=-1) / keep.sum(axis=-1)
+
+
 class UnweightedAverageRecall(Metric):
     """Unweighted average recall (UA): the mean per-class recall over the classes
     present in ``y_true`` (also called balanced accuracy)."""
@@ -29,6 +40,10 @@ class UnweightedAverageRecall(Metric):
         _, tp, n_true, _ = _per_class_counts(np.asarray(y_true), np.asarray(y_pred))
         present = n_true > 0
         return float(np.mean(tp[present] / n_true[present]))
+
+    def from_confusion(self, confusion: np.ndarray) -> np.ndarray:
+        tp, n_true, _ = _confusion_counts(confusion)
+        return _mean_where(tp / np.maximum(n_true, 1), n_true > 0)
 
     def chance(self, n_classes: int) -> float:
         return 1.0 / n_classes
@@ -42,6 +57,10 @@ class WeightedAccuracy(Metric):
 
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] = ()) -> float:
         return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+
+    def from_confusion(self, confusion: np.ndarray) -> np.ndarray:
+        tp, n_true, _ = _confusion_counts(confusion)
+        return tp.sum(axis=-1) / n_true.sum(axis=-1)
 
     def chance(self, n_classes: int) -> float:
         return 1.0 / n_classes
@@ -58,6 +77,11 @@ class MacroF1(Metric):
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] = ()) -> float:
         _, tp, n_true, n_pred = _per_class_counts(np.asarray(y_true), np.asarray(y_pred))
         return float(np.mean(2 * tp / (n_true + n_pred)))
+
+    def from_confusion(self, confusion: np.ndarray) -> np.ndarray:
+        tp, n_true, n_pred = _confusion_counts(confusion)
+        seen = n_true + n_pred
+        return _mean_where(2 * tp / np.maximum(seen, 1), seen > 0)
 
 
 class ConcordanceCorrelation(Metric):
@@ -141,9 +165,6 @@ class WordErrorRate(Metric):
         return error_rate([split_words(t, classes) for t in y_true], [split_words(p, classes) for p in y_pred])
 
 
-COMPONENTS = [UnweightedAverageRecall, WeightedAccuracy, MacroF1, ConcordanceCorrelation, PearsonCorrelation,
-              RootMeanSquaredError, CharacterErrorRate, PhoneErrorRate, WordErrorRate]
-
 
 class KendallTau(Metric):
     """Kendall's rank correlation τ-b (Kendall 1945, with the tie correction of τ-b;
@@ -167,6 +188,3 @@ class KendallTau(Metric):
             return 0.0
         tau = kendalltau(t, p).statistic
         return float(tau) if np.isfinite(tau) else 0.0
-
-
-COMPONENTS.append(KendallTau)

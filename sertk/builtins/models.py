@@ -51,6 +51,3 @@ class MLP(Model):
         out = self.net(torch.cat(parts, dim=-1))
         head = self.heads[0]
         return {head.name: out if head.kind == "classification" else out.squeeze(-1)}
-
-
-COMPONENTS = [MLP, BLSTM]

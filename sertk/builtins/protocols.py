@@ -224,7 +224,3 @@ class CrossCorpus(Protocol):
             raise ConfigError("protocol.params.test", f"names every corpus {corpora}; leave one for training")
         return [Fold(f"test-{c}", train=train, test=_where(utterances, lambda u, c=c: u.corpus == c))
                 for c in self.test]
-
-
-COMPONENTS = [LeaveOneSpeakerOut, LeaveOneGroupOut, ExplicitSpeakers, CorpusPartition, RandomSplit, KFold,
-              HoldoutSpeakers, CrossCorpus]

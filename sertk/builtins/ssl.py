@@ -281,6 +281,3 @@ def _few(keys, n: int = 3) -> str:
 def _first_line(exc: BaseException) -> str:
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-COMPONENTS = [SSL]

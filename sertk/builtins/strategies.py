@@ -15,6 +15,3 @@ class Supervised(Strategy):
         model = session.new_model()
         session.fit(model)
         return model
-
-
-COMPONENTS = [Supervised]

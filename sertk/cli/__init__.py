@@ -78,8 +78,10 @@ def main():
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe value, e.g. train.epochs=3.")
 @click.option("--out", "out_dir", default=None, help="Parent folder of the run directory (default: output.dir).")
+@click.option("--jobs", type=click.IntRange(1), default=None,
+              help="Folds trained at once, one process each (sets train.jobs).")
 @user_errors
-def run(recipe, overrides, out_dir):
+def run(recipe, overrides, out_dir, jobs):
     """Run RECIPE: extract features, train and evaluate every fold, write reports.
 
     Started by torchrun, networks train data-parallel; rank 0 reports (docs/distributed.md)."""
@@ -90,7 +92,7 @@ def run(recipe, overrides, out_dir):
     from ..terminal import RichProgress, out, results_table
 
     loaded, registry = _load()
-    parsed = load_recipe(recipe, overrides, registry)
+    parsed = load_recipe(recipe, [*overrides, *([f"train.jobs={jobs}"] if jobs else [])], registry)
     main_rank = distributed.is_main()
     result = run_recipe(parsed, registry, loaded.plugins, RichProgress() if main_rank else Silent(), out_dir)
     distributed.close()

@@ -23,11 +23,16 @@ STD_FLOOR = 1e-8
 
 
 def _stats(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    rows = np.concatenate([np.atleast_2d(a) for a in arrays]).astype(np.float64)
-    return rows.mean(axis=0), np.maximum(rows.std(axis=0), STD_FLOOR)
+    """Mean and standard deviation per dimension, accumulated in float64 (two passes, no squared copy)."""
+    rows = np.concatenate([np.atleast_2d(a) for a in arrays])
+    mean = rows.mean(axis=0, dtype=np.float64)
+    centred = rows - mean
+    return mean, np.maximum(np.sqrt(np.einsum("ij,ij->j", centred, centred) / len(rows)), STD_FLOOR)
 
 
 def _apply(arrays: list[np.ndarray], mean: np.ndarray, std: np.ndarray) -> list[np.ndarray]:
+    if len(arrays) > 1 and all(a.shape == arrays[0].shape for a in arrays):  # e.g. functionals: one pass
+        return list(((np.stack(arrays) - mean) / std).astype(np.float32))
     return [((a - mean) / std).astype(np.float32) for a in arrays]
 
 

@@ -6,7 +6,7 @@
     recipe.yaml  run.json  folds.json  data.json       written before training
     folds/<fold>/model.pt  folds/<fold>/normalizer.npz  per fold (repeats: <fold>@r<k>)
     metrics.json  predictions.csv  frames.csv  history.json   reports
-    confusion[_<head>].png|csv  learning_curves.png  contours_<head>.png
+    confusion[_<head>].png|csv  fold_scores.png  learning_curves.png  contours_<head>.png
     analysis/<analyzer>/...                          analyzers
 """
 from __future__ import annotations
@@ -74,6 +74,10 @@ class RunLayout:
     @property
     def learning_curves(self) -> Path:
         return self.dir / "learning_curves.png"
+
+    @property
+    def fold_scores(self) -> Path:
+        return self.dir / "fold_scores.png"
 
     def confusion(self, head: str, several_heads: bool, suffix: str) -> Path:
         return self.dir / (f"confusion_{safe_name(head)}{suffix}" if several_heads else f"confusion{suffix}")

@@ -116,6 +116,11 @@ def fold_scores_figure(summary: Mapping[str, Any]):
     return fig
 
 
+def plot_fold_scores(summary: Mapping[str, Any], path: PathLike) -> None:
+    """:func:`fold_scores_figure` saved as a PNG (the size report.html shows it at)."""
+    save_figure(fold_scores_figure(summary), path, dpi=100, tight=True)
+
+
 def fold_curves_figure(histories: Mapping[str, Mapping[str, Any]]):
     """One panel per fold: summed training loss (left axis) and validation score (right
     axis) per epoch, the best epoch marked; ``histories`` as in history.json."""

@@ -94,18 +94,34 @@ def per_recording(head: Head, outcomes, metrics: Sequence) -> dict[str, float]:
     return {m.name: float(np.mean([r[m.name] for r in rows])) for m in metrics if rows}
 
 
-def head_summary(head: Head, outcomes, metrics: Sequence, seed: int) -> dict[str, Any]:
-    """Per fold, pooled with bootstrap 95% CI, mean ± std over folds (and over
-    repeats), per recording for frame-level heads."""
-    from .scoring import bootstrap_ci, confusion_matrix, decode, score, summarize
+def pooled_confusion(head: Head, y: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """The confusion matrix of a classification head's pooled targets and scores."""
+    from .scoring import confusion_matrix
 
-    per_fold = {o.name: fold_score(o, head, metrics) for o in outcomes}
+    return confusion_matrix(y.astype(int), outputs.argmax(-1), len(head.classes))
+
+
+def head_scores(head: Head, outcomes, metrics: Sequence) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """One head's test figures per fold and pooled over the folds."""
+    from .scoring import score
+
+    return {o.name: fold_score(o, head, metrics) for o in outcomes}, score(head, *_pool(outcomes, head), metrics)
+
+
+def head_summary(head: Head, outcomes, metrics: Sequence, seed: int,
+                 scores: Optional[tuple[dict, dict]] = None) -> dict[str, Any]:
+    """Per fold, pooled with bootstrap 95% CI, mean ± std over folds (and over
+    repeats), per recording for frame-level heads; ``scores`` are :func:`head_scores`
+    when already computed."""
+    from .scoring import bootstrap_ci, confusion_batch, decode, score, summarize
+
+    per_fold, pooled = scores or head_scores(head, outcomes, metrics)
     y, out = _pool(outcomes, head)
-    pooled = score(head, y, out, metrics)
     frame = head.level == "frame" and head.kind != "sequence"
     decoded = None if frame else decode(head, y, out)
     ci = _recording_ci(head, outcomes, metrics, seed) if frame else {
-        m.name: list(bootstrap_ci(lambda a, b, _m=m: _m(a, b, head.classes), *decoded, seed=seed)
+        m.name: list(bootstrap_ci(lambda a, b, _m=m: _m(a, b, head.classes), *decoded, seed=seed,
+                                  batch=confusion_batch(m, len(head.classes)) if head.kind == "classification" else None)
                      if decoded is not None else (float("nan"), float("nan")))
         for m in metrics if m.kind == head.kind}
     summary = {"kind": head.kind, "level": head.level, "pooled": pooled, "ci95": ci, "folds": per_fold,
@@ -121,7 +137,7 @@ def head_summary(head: Head, outcomes, metrics: Sequence, seed: int) -> dict[str
                                    for m, v in summarize(by_repeat).items()}
     if head.kind == "classification":
         summary["classes"] = list(head.classes)
-        summary["confusion"] = confusion_matrix(y.astype(int), out.argmax(-1), len(head.classes)).tolist()
+        summary["confusion"] = pooled_confusion(head, y, out).tolist()
         if head.level == "utterance":
             summary["baselines"] = baselines(head, outcomes, metrics, seed)
     if head.kind == "sequence":
@@ -219,35 +235,58 @@ def write_confusion_csv(path, cm: np.ndarray, classes: Sequence[str]) -> None:
 
 def write_reports(layout: RunLayout, heads: Sequence[Head], outcomes, metrics_by_kind: dict, seed: int,
                   protocol: Optional[dict] = None) -> dict:
-    """Every result file of a run, the tables first and then the figures; returns the metrics summary.
+    """Every result file of a run; returns the metrics summary.  The figures are drawn in a
+    forked process while the tables and bootstrap intervals are computed here.
     ``protocol`` (:func:`~sertk.engine.protocol_labels.protocol_labels`) goes into metrics.json."""
+    from .parallel import ForkedPool
+
+    scores = {h.name: head_scores(h, outcomes, metrics_by_kind.get(h.kind, [])) for h in heads}
+    figures = _figures(layout, heads, outcomes, scores)
+    with ForkedPool(lambda i, _: figures[i](), jobs=min(2, len(figures))) as drawing:
+        drawn = drawing.results(len(figures))
+        summary: dict[str, Any] = {"folds": [o.name for o in outcomes], "heads": {}}
+        for h in heads:
+            summary["heads"][h.name] = head_summary(h, outcomes, metrics_by_kind.get(h.kind, []), seed,
+                                                    scores[h.name])
+            if h.kind == "classification":
+                write_confusion_csv(layout.confusion(h.name, len(heads) > 1, ".csv"),
+                                    np.asarray(summary["heads"][h.name]["confusion"]), h.classes)
+        vals = [o.validation_score for o in outcomes if o.validation_score is not None]
+        summary["validation_score"] = float(np.mean(vals)) if vals else None
+        histories = {o.name: o.history for o in outcomes if o.history}
+        if histories:
+            write_json(layout.history, histories)
+        if protocol is not None:
+            summary["protocol"] = protocol
+        write_predictions(layout.predictions, heads, outcomes)
+        if any(o.times for o in outcomes):
+            write_frames(layout.frames, heads, outcomes)
+        write_json(layout.metrics, summary)
+        list(drawn)
+    return summary
+
+
+def _figures(layout: RunLayout, heads: Sequence[Head], outcomes, scores: dict) -> list:
+    """The run's figures as calls that draw them: test scores per fold (from :func:`head_scores`),
+    confusion matrices, contours, learning curves."""
     from functools import partial
 
-    from .plots import plot_confusion, plot_contours, plot_curves
+    from ..figures import loaded
+    from .plots import plot_confusion, plot_contours, plot_curves, plot_fold_scores
 
-    summary: dict[str, Any] = {"folds": [o.name for o in outcomes], "heads": {}}
-    figures = []
+    per_fold = {"folds": [o.name for o in outcomes],
+                "heads": {name: {"folds": folds, "pooled": pooled} for name, (folds, pooled) in scores.items()}}
+    figures = [partial(plot_fold_scores, per_fold, layout.fold_scores)]
     for h in heads:
-        summary["heads"][h.name] = head_summary(h, outcomes, metrics_by_kind.get(h.kind, []), seed)
         if h.kind == "classification":
-            cm = np.asarray(summary["heads"][h.name]["confusion"])
-            figures.append(partial(plot_confusion, cm, h.classes, layout.confusion(h.name, len(heads) > 1, ".png"),
+            figures.append(partial(plot_confusion, pooled_confusion(h, *_pool(outcomes, h)), h.classes,
+                                   layout.confusion(h.name, len(heads) > 1, ".png"),
                                    title=f"{h.name}: pooled over {len(outcomes)} folds (% of true class)"))
-            write_confusion_csv(layout.confusion(h.name, len(heads) > 1, ".csv"), cm, h.classes)
         if h.level == "frame" and h.kind == "regression":
             figures.append(partial(plot_contours, outcomes, h.name, layout.contours_plot(h.name)))
-    vals = [o.validation_score for o in outcomes if o.validation_score is not None]
-    summary["validation_score"] = float(np.mean(vals)) if vals else None
     histories = {o.name: o.history for o in outcomes if o.history}
     if histories:
         figures.append(partial(plot_curves, list(histories.values()), layout.learning_curves, names=list(histories)))
-        write_json(layout.history, histories)
-    if protocol is not None:
-        summary["protocol"] = protocol
-    write_predictions(layout.predictions, heads, outcomes)
-    if any(o.times for o in outcomes):
-        write_frames(layout.frames, heads, outcomes)
-    write_json(layout.metrics, summary)
-    for draw in figures:
-        draw()
-    return summary
+    if figures:
+        loaded()  # matplotlib fully imported before the drawing process forks
+    return figures

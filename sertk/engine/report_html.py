@@ -141,8 +141,10 @@ class RunView:
         from .plots import fold_curves_figure, fold_scores_figure
 
         confusion = "".join(_img(p.read_bytes(), p.name) for p in sorted(self.dir.glob("confusion*.png")))
-        parts = [f'<div class="figs">{confusion}{_figure(fold_scores_figure(self.metrics), "test score per fold")}'
-                 f"</div>"]
+        drawn = self.layout.fold_scores  # runs before it was written get it drawn here
+        scores = (_img(drawn.read_bytes(), "test score per fold") if drawn.is_file()
+                  else _figure(fold_scores_figure(self.metrics), "test score per fold"))
+        parts = [f'<div class="figs">{confusion}{scores}</div>']
         if compact:
             return "".join(parts)
         parts += [_img(p.read_bytes(), p.name) for p in sorted(self.dir.glob("contours_*.png"))]

@@ -20,6 +20,7 @@ from .components import build_model
 from .experiment import (Data, class_counts, expected_counts, feature_cache, label_counts, load_utterances,
                          prepare_data, usable)
 from .layout import RunLayout, fold_name
+from .parallel import ForkedPool, InProcess
 from .preflight import preflight
 from .rundir import create_run_dir, write_provenance
 
@@ -144,6 +145,24 @@ def run_fold(recipe: Recipe, registry: Registry, data: Data, fold: Fold, heads: 
     return outcome
 
 
+def fold_jobs(recipe: Recipe, model, world, tasks: int, progress: Progress) -> int:
+    """How many folds train at once: ``train.jobs``, but one at a time under torchrun or on a GPU."""
+    from ..estimator import EstimatorModel
+
+    jobs = min(recipe.train.jobs, tasks)
+    if jobs > 1 and world is not None:
+        progress.log("note: train.jobs is ignored under torchrun; the ranks share each fold instead")
+        return 1
+    if jobs > 1 and not isinstance(model, EstimatorModel):
+        from .trainer import resolve_device
+
+        if resolve_device(recipe.train.device).type != "cpu":
+            progress.log(f"note: train.jobs runs folds in CPU processes; on {recipe.train.device} they train "
+                         f"one at a time")
+            return 1
+    return jobs
+
+
 def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progress: Progress = Silent(),
                out_dir: Optional[str] = None) -> RunResult:
     """Everything ``sertk run`` does, returning the results and the run directory.
@@ -216,16 +235,26 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
     by_kind: dict[str, list] = {}
     for m in metrics:
         by_kind.setdefault(m.kind, []).append(m)
-    outcomes = []
     repeats = recipe.train.repeats
-    preload()  # the reports' figures need matplotlib: import it while the folds train
-    with progress.task("Folds", total=len(folds) * repeats) as task:
-        for r in range(repeats):
-            for fold in folds:
-                started = time.monotonic()
-                name = fold_name(fold.name, r, repeats)
-                outcomes.append(run_fold(recipe, registry, data, fold, heads, by_kind, progress, layout, r, name))
-                progress.log(f"{fold_line(outcomes[-1], heads, by_kind)} ({time.monotonic() - started:.0f} s)")
+    tasks = [(r, fold) for r in range(repeats) for fold in folds]
+    jobs = fold_jobs(recipe, probe, world, len(tasks), progress)
+    each = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, threads=1)) if jobs > 1 else recipe
+
+    def train(i: int, log: Progress) -> tuple[FoldOutcome, float]:
+        r, fold = tasks[i]
+        started = time.monotonic()
+        outcome = run_fold(each, registry, data, fold, heads, by_kind, log, layout, r, fold_name(fold.name, r, repeats))
+        return outcome, time.monotonic() - started
+
+    outcomes: list[FoldOutcome] = [None] * len(tasks)  # type: ignore[list-item]
+    with ForkedPool(train, jobs) if jobs > 1 else InProcess(train, progress) as pool:
+        preload()  # the reports' figures need matplotlib: import it while the folds train (after any fork)
+        with progress.task("Folds", total=len(tasks)) as task:
+            for i, (outcome, seconds), lines in pool.results(len(tasks)):
+                for line in lines:
+                    progress.log(line)
+                progress.log(f"{fold_line(outcome, heads, by_kind)} ({seconds:.0f} s)")
+                outcomes[i] = outcome
                 task.advance()
     if world is not None and not world.main:
         import shutil

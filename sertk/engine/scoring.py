@@ -30,6 +30,20 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: in
     return cm
 
 
+def resampled_confusions(y_true: np.ndarray, y_pred: np.ndarray, draws: np.ndarray, n_classes: int) -> np.ndarray:
+    """The confusion matrix of every resample: ``draws`` (R, N) indexes the items; (R, C, C)."""
+    cells = y_true[draws] * n_classes + y_pred[draws] + (np.arange(len(draws)) * n_classes ** 2)[:, None]
+    return np.bincount(cells.ravel(), minlength=len(draws) * n_classes ** 2).reshape(len(draws), n_classes, n_classes)
+
+
+def confusion_batch(metric: Metric, n_classes: int) -> Optional[Callable[[np.ndarray, np.ndarray, np.ndarray],
+                                                                       np.ndarray]]:
+    """A ``batch`` for :func:`bootstrap_ci` when ``metric`` scores confusion matrices, else None."""
+    if metric.kind != "classification" or type(metric).from_confusion is Metric.from_confusion:
+        return None
+    return lambda y_true, y_pred, draws: metric.from_confusion(resampled_confusions(y_true, y_pred, draws, n_classes))
+
+
 def row_percent(cm: np.ndarray) -> np.ndarray:
     """A confusion matrix in percent of each true class (empty rows stay 0)."""
     cm = np.asarray(cm, dtype=float)
@@ -38,15 +52,19 @@ def row_percent(cm: np.ndarray) -> np.ndarray:
 
 
 def bootstrap_ci(metric_fn: Callable[[np.ndarray, np.ndarray], float], y_true: Sequence, y_pred: Sequence,
-                 n: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
+                 n: int = 1000, seed: int = 0, alpha: float = 0.05,
+                 batch: Optional[Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = None
+                 ) -> tuple[float, float]:
     """Percentile bootstrap (1 − alpha) confidence interval of ``metric_fn``,
-    resampling utterances with replacement ``n`` times."""
+    resampling utterances with replacement ``n`` times.  ``batch(y_true, y_pred, draws)``,
+    when given, scores every resample (a row of ``draws``) at once instead."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if len(y_true) != len(y_pred) or len(y_true) == 0:
         raise ValueError(f"need equally long, non-empty y_true and y_pred (got {len(y_true)} and {len(y_pred)})")
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(y_true), size=(n, len(y_true)))
-    values = np.array([metric_fn(y_true[i], y_pred[i]) for i in draws], dtype=float)
+    values = (np.asarray(batch(y_true, y_pred, draws), dtype=float) if batch is not None else
+              np.array([metric_fn(y_true[i], y_pred[i]) for i in draws], dtype=float))
     low, high = np.nanpercentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     return float(low), float(high)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import itertools
 import logging
 import math
@@ -67,6 +68,7 @@ def _trial(config: dict, base: dict, source: Optional[str], space: dict, registr
     trial = parse_recipe(with_values(base, values), source, registry)
     name = tune.get_context().get_trial_name()
     trial.output = type(trial.output)(dir=str(Path(folder) / "trials"), name=name)
+    trial.train = dataclasses.replace(trial.train, jobs=1)  # ASHA needs every epoch's score, which workers keep
     run_dir = str(Path(folder) / "trials" / name)
     result = run_recipe(trial, registry, plugins, _EpochReports(tune.report, {"started": started, "run_dir": run_dir}))
     if result.validation_score is None:
