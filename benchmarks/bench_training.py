@@ -16,7 +16,9 @@ this one run:
 * training samples per wall second with the recipe's threads / with one.
 
 Needs EmoDB at ``../shared/corpora/emodb`` and the sertk-zhao plugin (skipped
-otherwise).  Threads follow the recipe (``train.threads``; ``--threads`` overrides);
+otherwise).  Folds are fitted one at a time in this process (the recipe's ``train.jobs``
+is not used, so the extrapolation is for one fold at a time).  Threads follow the recipe
+(``train.threads``, torch's default when null; ``--threads`` overrides);
 OpenMP threads sleep while they wait (``OMP_WAIT_POLICY=PASSIVE``), as under ``sertk``.
 Run on demand:
 

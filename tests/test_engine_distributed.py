@@ -5,6 +5,7 @@ import runpy
 import socket
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -182,3 +183,30 @@ def test_a_rank_other_than_0_waits_for_the_features_and_writes_no_run_folder(tmp
     assert calls == ["barrier"]  # waited once, before loading and extracting
     assert result.metrics == {} and len(result.folds) == 1 and not result.dir.exists()
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_failing_rank_other_than_0_leaves_no_temporary_folder(tmp_path):
+    """Its run folder is a temporary one; a run that fails (here: no corpus) removes it at exit."""
+    code = textwrap.dedent(f"""
+        from sertk.engine import distributed
+        from sertk.engine.distributed import World
+        from sertk.engine.run import run_recipe
+        from sertk.plugins import load_plugins
+        from sertk.recipe import parse_recipe
+        from sertk.registry import Registry
+
+        registry = Registry.from_plugins(load_plugins(entry_points=False))
+        recipe = parse_recipe({{"corpus": {{"name": "manifest", "params": {{"root": {str(tmp_path / 'none')!r}}}}},
+                               "features": [{{"name": "mfcc"}}], "model": {{"name": "mlp"}}, "protocol": "loso",
+                               "metrics": ["ua"], "output": {{"dir": {str(tmp_path / 'runs')!r}}}}}, registry=registry)
+        distributed.init = lambda device: World(1, 2, 1)
+        distributed.is_main = lambda: False
+        distributed.barrier = lambda: None
+        run_recipe(recipe, registry)
+    """)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "TMPDIR": str(scratch)})
+    assert done.returncode != 0 and "manifest" in done.stderr
+    assert not list(scratch.glob("sertk-rank1-*"))

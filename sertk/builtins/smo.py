@@ -21,15 +21,15 @@ def solve_pairs(kernel: np.ndarray, y: np.ndarray, upper: np.ndarray, eps: float
     """
     P, n = y.shape
     rows = np.arange(P)
-    pos, neg = y > 0, y < 0
+    pos = y > 0
     alpha = np.zeros((P, n))
-    score = np.where(pos | neg, y, 0.0)  # −yᵢ∇ᵢ, with ∇ = Qα − 1 (Qᵢₜ = yᵢyₜKᵢₜ) at α = 0
+    score = np.where(y != 0, y, 0.0)  # −yᵢ∇ᵢ, with ∇ = Qα − 1 (Qᵢₜ = yᵢyₜKᵢₜ) at α = 0
     diag = np.einsum("pii->pi", kernel)
     active = np.ones(P, dtype=bool)
     for _ in range(max_iter or max(10_000_000, 100 * n)):
+        # padding (y = 0) has 0 = α = upper, so it is free in neither direction
         free_up, free_low = alpha < upper, alpha > 0
-        up = (pos & free_up) | (neg & free_low)
-        low = (pos & free_low) | (neg & free_up)
+        up, low = np.where(pos, free_up, free_low), np.where(pos, free_low, free_up)
         i = np.where(up, score, -np.inf).argmax(axis=1)
         m = score[rows, i]
         active &= m - np.where(low, score, np.inf).min(axis=1) >= eps
@@ -42,12 +42,13 @@ def solve_pairs(kernel: np.ndarray, y: np.ndarray, upper: np.ndarray, eps: float
         j = np.where(low & (b > 0), -(b * b) / a, np.inf).argmin(axis=1)
         step = np.where(active, b[rows, j] / a[rows, j], 0.0)
         y_i, y_j = y[rows, i], y[rows, j]
-        total = y_i * alpha[rows, i] + y_j * alpha[rows, j]
-        new_i = np.clip(alpha[rows, i] + y_i * step, 0.0, upper[rows, i])
-        new_j = np.clip(y_j * (total - y_i * new_i), 0.0, upper[rows, j])
-        new_i = _snap(y_i * (total - y_j * new_j), upper[rows, i])
-        new_j = _snap(new_j, upper[rows, j])
-        d_i, d_j = y_i * (new_i - alpha[rows, i]), y_j * (new_j - alpha[rows, j])
+        alpha_i, alpha_j, upper_i, upper_j = alpha[rows, i], alpha[rows, j], upper[rows, i], upper[rows, j]
+        total = y_i * alpha_i + y_j * alpha_j
+        new_i = np.clip(alpha_i + y_i * step, 0.0, upper_i)
+        new_j = np.clip(y_j * (total - y_i * new_i), 0.0, upper_j)
+        new_i = _snap(y_i * (total - y_j * new_j), upper_i)
+        new_j = _snap(new_j, upper_j)
+        d_i, d_j = y_i * (new_i - alpha_i), y_j * (new_j - alpha_j)
         alpha[rows, i], alpha[rows, j] = new_i, new_j
         score -= d_i[:, None] * k_i + d_j[:, None] * kernel[rows, j]
     return alpha, _rho(y, -y * score, alpha, upper)

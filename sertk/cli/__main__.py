@@ -1,4 +1,4 @@
 """``python -m sertk.cli``: the same as the ``sertk`` command."""
-from . import main
+from . import console
 
-main()
+console()

@@ -1,7 +1,7 @@
 """What a loaded corpus holds: counts per class, speaker and partition, and its duration.
 
-Durations come from the audio files' headers (``soundfile.info``), so no audio
-is decoded; :func:`audio_problems` decodes every recording once to find those a
+Durations come from the audio files' headers (:func:`sertk.audio.duration`), so no
+audio is decoded; :func:`audio_problems` decodes every recording once to find those a
 run would skip.
 """
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..audio import check_signal, load_audio
+from ..audio import check_signal, duration, load_audio
 from ..data.extract import Skipped, skipped_report
-from ..errors import AudioProblem
+from ..errors import AudioProblem, SertkError
 from ..interfaces import Utterance
 from ..progress import Progress, Silent
 
@@ -55,16 +55,11 @@ def corpus_summary(utterances: Sequence[Utterance], key: str = "emotion") -> dic
 
 
 def _duration(utterances: Sequence[Utterance]) -> tuple[float, int]:
-    import soundfile as sf
-
     total, unreadable = 0.0, 0
     for utt in utterances:
-        if utt.audio is not None and utt.sample_rate:
-            total += len(utt.audio) / utt.sample_rate
-            continue
         try:
-            total += sf.info(utt.path).duration
-        except (RuntimeError, TypeError, OSError):
+            total += duration(utt)
+        except SertkError:
             unreadable += 1
     return total, unreadable
 

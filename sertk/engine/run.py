@@ -187,9 +187,12 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
     if world is None or world.main:
         layout = RunLayout(create_run_dir(out_dir or recipe.output.dir, recipe.output.name, recipe.stem))
     else:
+        import atexit
+        import shutil
         import tempfile
 
         layout = RunLayout(Path(tempfile.mkdtemp(prefix=f"sertk-rank{world.rank}-")))
+        atexit.register(shutil.rmtree, layout.dir, ignore_errors=True)  # when the run fails too
     write_text(layout.unfinished, "this run has not finished: it was interrupted, failed or is still running\n")
     write_provenance(layout, resolved(recipe), recipe.source, plugins, recipe.train.seed)
     progress.log(f"run directory: {layout.dir}")
