@@ -149,3 +149,20 @@ def test_metrics_without_confusion_scores_are_bootstrapped_one_resample_at_a_tim
 
     assert confusion_batch(ConcordanceCorrelation(), 3) is None and confusion_batch(CharacterErrorRate(), 3) is None
     assert confusion_batch(UnweightedAverageRecall(), 3) is not None
+
+
+def test_a_metric_whose_confusion_score_is_none_is_bootstrapped_one_resample_at_a_time():
+    """``from_confusion`` may return None (its documented default) even when overridden."""
+    from sertk.engine.scoring import bootstrap_ci, confusion_batch
+
+    class Declines(UnweightedAverageRecall):
+        def from_confusion(self, confusion):
+            return None
+
+    metric = Declines()
+    rng = np.random.default_rng(4)
+    y_true, y_pred = rng.integers(0, 3, 60), rng.integers(0, 3, 60)
+    batch = confusion_batch(metric, 3)
+    assert batch is not None
+    assert bootstrap_ci(lambda a, b: metric(a, b), y_true, y_pred, n=100, batch=batch) == \
+        bootstrap_ci(lambda a, b: metric(a, b), y_true, y_pred, n=100)

@@ -57,13 +57,15 @@ def bootstrap_ci(metric_fn: Callable[[np.ndarray, np.ndarray], float], y_true: S
                  ) -> tuple[float, float]:
     """Percentile bootstrap (1 − alpha) confidence interval of ``metric_fn``,
     resampling utterances with replacement ``n`` times.  ``batch(y_true, y_pred, draws)``,
-    when given, scores every resample (a row of ``draws``) at once instead."""
+    when given, scores every resample (a row of ``draws``) at once instead; when it returns
+    None (a metric's ``from_confusion`` may), the resamples are scored one at a time."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if len(y_true) != len(y_pred) or len(y_true) == 0:
         raise ValueError(f"need equally long, non-empty y_true and y_pred (got {len(y_true)} and {len(y_pred)})")
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(y_true), size=(n, len(y_true)))
-    values = (np.asarray(batch(y_true, y_pred, draws), dtype=float) if batch is not None else
+    batched = batch(y_true, y_pred, draws) if batch is not None else None
+    values = (np.asarray(batched, dtype=float) if batched is not None else
               np.array([metric_fn(y_true[i], y_pred[i]) for i in draws], dtype=float))
     low, high = np.nanpercentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     return float(low), float(high)
