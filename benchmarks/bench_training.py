@@ -1,6 +1,7 @@
-"""Training and evaluation throughput of the 2-D CNN-LSTM on EmoDB (CPU).
+"""Training and evaluation throughput of the 2-D (or 1-D) CNN-LSTM on EmoDB (CPU).
 
-Fits the model of ``recipes/emodb_cnn2d_lstm.yaml`` on the first ``--folds``
+Fits the model of ``recipes/emodb_cnn2d_lstm.yaml`` (``--recipe``: another, e.g.
+``recipes/emodb_cnn1d_lstm.yaml``) on the first ``--folds``
 leave-one-speaker-out folds as ``sertk run`` does (validation, early stopping,
 test predictions) and prints each fold's wall and CPU seconds and epochs, then
 the leave-one-speaker-out wall time extrapolated from them (mean fold time ×
@@ -11,8 +12,10 @@ this one run:
 * evaluation with autograd recording / under ``torch.no_grad`` (as the
   trainer evaluates; ``torch.inference_mode`` is printed beside it);
 * a training step with the local feature learning blocks in the plain order
-  (ELU before pooling, contiguous NCHW maps) / as sertk-zhao computes them
-  (pooling before ELU, channels-last maps);
+  (ELU before pooling, contiguous NCHW or NCT maps, torch's own batch norm and
+  convolution gradients) / as sertk-zhao computes them (pooling before ELU,
+  channels-last maps; for the 1-D network (B, T, C) sequences, batch norm folded
+  into the first convolution, matrix-product convolution gradients);
 * training samples per wall second with the recipe's threads / with one.
 
 Needs EmoDB at ``../shared/corpora/emodb`` and the sertk-zhao plugin (skipped
@@ -22,7 +25,7 @@ is not used, so the extrapolation is for one fold at a time).  Threads follow th
 OpenMP threads sleep while they wait (``OMP_WAIT_POLICY=PASSIVE``), as under ``sertk``.
 Run on demand:
 
-    python benchmarks/bench_training.py [--folds 2] [--threads N] [--set KEY=VALUE ...]
+    python benchmarks/bench_training.py [--recipe R] [--folds 2] [--threads N] [--set KEY=VALUE ...]
 """
 import argparse
 import os
@@ -45,7 +48,7 @@ class Clock:
         return time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
-def load(threads, overrides):
+def load(recipe_path, threads, overrides):
     """Recipe, registry, extracted data, heads and the leave-one-speaker-out folds."""
     from sertk.engine.components import build_model
     from sertk.engine.experiment import load_utterances, prepare_data, usable
@@ -58,7 +61,7 @@ def load(threads, overrides):
 
     registry = Registry.from_plugins(load_plugins())
     overrides = [f"corpus.params.root={CORPUS}", *overrides] + ([f"train.threads={threads}"] if threads else [])
-    recipe = load_recipe(RECIPE, overrides, registry)
+    recipe = load_recipe(recipe_path, overrides, registry)
     utterances = load_utterances(recipe, registry, Silent())
     data = prepare_data(recipe, registry, Silent(), utterances, preflight(recipe, registry, utterances))
     heads = list(build_model(recipe, registry, data.info, data.labels, recipe.train.seed).heads)
@@ -120,10 +123,12 @@ def eval_rate(session, model, context, repeats=3):
 
 
 def plain_order(model):
-    """The model with its blocks computed in the plain order: ELU before pooling, NCHW maps."""
+    """The model with its blocks computed in the plain order: ELU before pooling, NCHW maps
+    (the 1-D network: NCT maps, transposed once before and after the blocks)."""
     import torch
     import torch.nn.functional as F
     from sertk_zhao.lflb import pool_window
+    from sertk_zhao.models import CNN1DLSTM
 
     def forward(block, x):
         x = F.elu(block.norm(block.conv(x)))
@@ -131,11 +136,14 @@ def plain_order(model):
 
     for block in model.blocks:
         block.forward = forward.__get__(block)
+    if isinstance(model, CNN1DLSTM):
+        model.sequence = lambda x: model.run_blocks(x.transpose(1, 2)).transpose(1, 2)
     return model.to(memory_format=torch.contiguous_format)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", type=Path, default=RECIPE, help="a Zhao CNN-LSTM recipe (default: the 2-D one)")
     parser.add_argument("--folds", type=int, default=2, help="folds to fit in full (default 2; 0: throughput only)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the recipe's)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -152,7 +160,7 @@ def main():
     import torch
 
     clock = Clock()
-    recipe, registry, data, heads, folds = load(args.threads, args.overrides)
+    recipe, registry, data, heads, folds = load(args.recipe, args.threads, args.overrides)
     load_wall, load_cpu = clock.read()
     print(f"data: {len(data.utterances)} utterances, {len(folds)} folds, loaded in {load_wall:.1f} s "
           f"(CPU {load_cpu:.1f} s); train.threads {recipe.train.threads}")

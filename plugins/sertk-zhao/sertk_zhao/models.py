@@ -21,7 +21,7 @@ from torch import nn
 from sertk import Batch, FeatureInfo, Head, LabelSpace, Model
 from sertk.nn import input_of, target_head
 
-from .lflb import LFLB, pool_window, pooled_sizes
+from .lflb import LFLB, SequenceLFLB, pool_window, pooled_sizes
 
 PAPER_FILTERS = (64, 64, 128, 128)
 
@@ -107,12 +107,12 @@ class CNN1DLSTM(CNNLSTM):
                  activity_l2: float = 0.0):
         super().__init__(inputs, labels, feature, target, filters, kernel, pools, lstm_units, dropout, activity_l2)
         channels = [self.info.dim, *filters]
-        self.blocks = nn.Sequential(*(LFLB(1, channels[i], channels[i + 1], kernel, (pools[i],))
+        self.blocks = nn.Sequential(*(SequenceLFLB(channels[i], channels[i + 1], kernel, pools[i])
                                       for i in range(len(filters))))
         self.lstm = nn.LSTM(filters[-1], lstm_units, batch_first=True)
 
     def sequence(self, x: torch.Tensor) -> torch.Tensor:
-        return self.run_blocks(x.transpose(1, 2)).transpose(1, 2)
+        return self.run_blocks(x)
 
 
 class CNN2DLSTM(CNNLSTM):

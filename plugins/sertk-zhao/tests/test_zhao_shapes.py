@@ -24,9 +24,9 @@ def block_shapes(model, x):
 def test_1d_blocks_follow_table_1_for_8_s():
     model = CNN1DLSTM(RAW, LABELS).eval()
     length = 8 * 16000
-    shapes = block_shapes(model, torch.randn(1, 1, length))
-    assert shapes == [(64, length // 4), (64, length // 16), (128, length // 64), (128, length // 256)]
-    assert shapes[-1] == (128, 500)
+    shapes = block_shapes(model, torch.randn(1, length, 1))  # 1-D blocks take (B, T, C) sequences
+    assert shapes == [(length // 4, 64), (length // 16, 64), (length // 64, 128), (length // 256, 128)]
+    assert shapes[-1] == (500, 128)
     with torch.no_grad():
         assert model.sequence(torch.randn(1, length, 1)).shape == (1, 500, 128)
         assert model({"raw": torch.randn(2, length, 1)})["emotion"].shape == (2, 7)
@@ -68,7 +68,7 @@ def test_lengths_pick_the_last_valid_lstm_step():
 
 def test_layer_values_are_params():
     model = CNN1DLSTM(RAW, LABELS, filters=[8, 16], kernel=5, pools=[2, 8], lstm_units=12, dropout=0.5).eval()
-    assert block_shapes(model, torch.randn(1, 1, 1600)) == [(8, 800), (16, 100)]
+    assert block_shapes(model, torch.randn(1, 1600, 1)) == [(800, 8), (100, 16)]
     assert model.blocks[0].conv.kernel_size == (5,)
     assert model.lstm.hidden_size == 12 and model.dropout.p == 0.5
 

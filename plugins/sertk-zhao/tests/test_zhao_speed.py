@@ -4,8 +4,8 @@ import torch
 import torch.nn.functional as F
 
 from sertk import FeatureInfo, LabelSpace
-from sertk_zhao.lflb import LFLB, pool_window
-from sertk_zhao.models import CNN2DLSTM
+from sertk_zhao.lflb import LFLB, SequenceLFLB, pool_window
+from sertk_zhao.models import CNN1DLSTM, CNN2DLSTM
 
 LABELS = LabelSpace(classes={"emotion": ("anger", "boredom", "neutral")})
 
@@ -29,6 +29,43 @@ def test_pooling_before_elu_matches_the_paper_order_in_values_and_gradients(dims
     for got, want in zip(grads, expected):
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
     assert fast.min() >= -1.0  # ELU applied after pooling still bounds the output below by -1
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # the reference's nn.Conv1d
+@pytest.mark.parametrize("steps, kernel, pool", [(50, 3, 4), (37, 4, 4), (3, 5, 4)])
+def test_sequence_block_matches_the_paper_order_on_the_transposed_input(steps, kernel, pool):
+    torch.manual_seed(0)
+    block = SequenceLFLB(3, 5, kernel, pool).train()
+    x = torch.randn(4, 3, steps, requires_grad=True)  # (B, C, T), the paper-order block's layout
+    fast = block(x.transpose(1, 2))  # (B, T', C)
+    grads = torch.autograd.grad(fast.pow(2).sum(), [x, *block.parameters()])
+    mean, var = block.norm.running_mean.clone(), block.norm.running_var.clone()
+    block.norm.reset_running_stats()
+    slow = paper_order(block, x)
+    expected = torch.autograd.grad(slow.pow(2).sum(), [x, *block.parameters()])
+    assert fast.shape == (4, max(1, steps // pool), 5)
+    torch.testing.assert_close(fast, slow.transpose(1, 2), rtol=1e-5, atol=1e-6)
+    for got, want in zip(grads, expected):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+    block.norm.reset_running_stats()
+    paper_order(block, x)
+    torch.testing.assert_close(mean, block.norm.running_mean)  # running statistics updated alike
+    torch.testing.assert_close(var, block.norm.running_var)
+
+
+def test_1d_network_evaluates_like_the_paper_order_blocks():
+    torch.manual_seed(0)
+    model = CNN1DLSTM({"raw": FeatureInfo("raw", 1, "frame", 16000.0)}, LABELS, filters=[4, 4, 8, 8],
+                      lstm_units=8).train()
+    x = torch.randn(3, 1000, 1)
+    model({"raw": x})  # one training pass moves the running statistics
+    model.eval()
+    with torch.no_grad():
+        maps = x.transpose(1, 2)
+        for block in model.blocks:
+            maps = paper_order(block, maps)
+        _, (hidden, _) = model.lstm(maps.transpose(1, 2))
+        torch.testing.assert_close(model({"raw": x})["emotion"], model.classifier(hidden[-1]), rtol=1e-5, atol=1e-6)
 
 
 def test_2d_network_keeps_channels_last_maps_and_the_plain_layout_outputs():

@@ -77,7 +77,7 @@ def test_activity_penalty_is_the_sum_of_squared_block_outputs_and_is_stepped_on(
     model = make(0.5).train()
     x = torch.randn(3, 512, 1)
     model({"raw": x})
-    h, expected = x.transpose(1, 2), 0.0
+    h, expected = x, 0.0  # 1-D blocks take (B, T, C) sequences
     with torch.no_grad():
         for block in model.blocks:
             h = block(h)
