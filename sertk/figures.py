@@ -1,13 +1,12 @@
 """Figures for reports and analyzers: matplotlib without a display, saved atomically.
 
-matplotlib is imported on first use, so importing this module stays cheap;
-:func:`preload` imports it in the background ahead of that use.
+matplotlib is imported on first use, so importing this module stays cheap.
 """
 from __future__ import annotations
 
 import importlib
+import io
 import sys
-import threading
 
 from .atomic import PathLike, atomic_path
 
@@ -22,25 +21,21 @@ def pyplot():
     return plt
 
 
-_PRELOAD: list[threading.Thread] = []
-
-
-def preload() -> None:
-    """Import matplotlib's figure module in a background thread, so that the import
-    overlaps work that releases the GIL (e.g. a compiled solver) instead of delaying the
-    first figure."""
-    thread = threading.Thread(target=importlib.import_module, args=("matplotlib.figure",), daemon=True,
-                              name="sertk-preload-matplotlib")
-    thread.start()
-    _PRELOAD.append(thread)
-
-
 def loaded() -> None:
-    """Wait until a :func:`preload` has finished, then import matplotlib's figure module
-    here (done before forking, so that no import is half done in the child)."""
-    while _PRELOAD:
-        _PRELOAD.pop().join()
+    """Import matplotlib's figure module here (done before forking processes that draw, so
+    that each need not import it)."""
     importlib.import_module("matplotlib.figure")
+
+
+def warm_up() -> None:
+    """Import matplotlib and draw a small figure with text to PNG in memory, so that the
+    Agg backend, the PNG writer and the default font are loaded before processes that
+    draw are forked from here (each would load them again)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1, 1))
+    fig.add_subplot().set_title("0.0")
+    fig.savefig(io.BytesIO(), format="png", dpi=10)
 
 
 def save_figure(fig, path: PathLike, dpi: int = 110, tight: bool = False) -> None:

@@ -193,10 +193,19 @@ def _utterances(folder: Path, n: int) -> list[Utterance]:
             for i in range(n)]
 
 
+def _cache_entries(root: Path) -> list[Path]:
+    """Every cache entry file, .npy (one array) or .npz (several); temporary files of
+    interrupted writes are not entries."""
+    return [p for p in root.rglob("*.np[yz]") if not p.name.startswith(".")]
+
+
 def _cached_arrays(root: Path) -> list[np.ndarray]:
-    """Every array of every cache entry (temporary files of interrupted writes are not entries)."""
+    """Every array of every cache entry."""
     arrays = []
-    for path in (p for p in root.rglob("*.npz") if not p.name.startswith(".")):
+    for path in _cache_entries(root):
+        if path.suffix == ".npy":
+            arrays.append(np.load(path, allow_pickle=False))
+            continue
         with np.load(path, allow_pickle=False) as stored:
             arrays += [stored[k] for k in stored.files]
     return arrays
@@ -408,7 +417,7 @@ def test_bad_values_fail_validate_and_run_before_any_extraction(tmp_path, overri
     recipe = recipe_file(tmp_path, corpus)
     one_line_error(invoke("validate", recipe, "--set", override), key)
     one_line_error(invoke("run", recipe, "--set", override), key)
-    assert not (tmp_path / "cache").exists() or len(list((tmp_path / "cache").rglob("*.npz"))) <= 1
+    assert not (tmp_path / "cache").exists() or len(_cache_entries(tmp_path / "cache")) <= 1
 
 
 def test_estimator_params_are_checked_before_extraction(tmp_path):
@@ -417,7 +426,7 @@ def test_estimator_params_are_checked_before_extraction(tmp_path):
     one_line_error(invoke("validate", recipe, "--set", "model.params.C=-1"), "model", "C must be positive")
     started = time.monotonic()
     one_line_error(invoke("run", recipe, "--set", "model.params.C=-1"), "C must be positive")
-    assert len(list((tmp_path / "cache").rglob("*.npz"))) <= 1, "the whole corpus was extracted first"
+    assert len(_cache_entries(tmp_path / "cache")) <= 1, "the whole corpus was extracted first"
 
 
 def test_paths_that_are_files_are_one_line(tmp_path):

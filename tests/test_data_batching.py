@@ -77,6 +77,17 @@ def test_standard_normalizer_uses_training_statistics(tmp_path):
         np.testing.assert_array_equal(copy.transform(test)[key][0], norm.transform(test)[key][0])
 
 
+@pytest.mark.parametrize("shape", [(6,), (3, 4)])
+def test_equal_shaped_arrays_are_normalised_in_blocks_exactly_as_one_by_one(shape):
+    arrays = [RNG.normal(2, 3, shape).astype(np.float32) for _ in range(70)]  # more rows than one block of 32
+    norm = Normalizer({"x": "standard"}).fit({"x": arrays})
+    mean, std = norm.stats["x"]
+    out = norm.transform({"x": arrays})["x"]
+    assert len(out) == 70 and all(o.dtype == np.float32 and o.shape == shape for o in out)
+    for got, a in zip(out, arrays):
+        np.testing.assert_array_equal(got, ((a - mean) / std).astype(np.float32))
+
+
 def test_constant_dimension_does_not_divide_by_zero():
     norm = Normalizer({"x": "standard"}).fit({"x": [np.ones((4, 2))]})
     assert np.isfinite(norm.transform({"x": [np.ones((1, 2))]})["x"][0]).all()

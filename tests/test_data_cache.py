@@ -113,17 +113,32 @@ def test_corrupt_entry_is_a_miss(tmp_path):
     assert cache.get("cd" * 32) is None
 
 
-def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
-    def broken_savez(f, *arrays):
+@pytest.mark.parametrize("arrays", [[np.zeros(3)], [np.zeros(3), np.ones(2)]])
+def test_failed_write_leaves_nothing(tmp_path, monkeypatch, arrays):
+    def broken(f, *arrays, **kwargs):
         f.write(b"PK partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(cache_module.np, "savez", broken_savez)
+    monkeypatch.setattr(cache_module.np, "savez", broken)
+    monkeypatch.setattr(cache_module.np, "save", broken)
     cache = FeatureCache(tmp_path)
     with pytest.raises(OSError, match="disk full"):
-        cache.put("ef" * 32, [np.zeros(3)])
+        cache.put("ef" * 32, arrays)
     assert cache.get("ef" * 32) is None
-    assert list((tmp_path / "ef").iterdir()) == []
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_one_array_is_stored_as_npy_and_an_older_npz_entry_still_reads(tmp_path):
+    cache = FeatureCache(tmp_path)
+    cache.put("ab" * 32, [np.arange(4, dtype=np.float32)])
+    assert [p.name for p in (tmp_path / "ab").iterdir()] == [f"{'ab' * 32}.npy"]
+    assert np.array_equal(cache.get("ab" * 32)[0], np.arange(4, dtype=np.float32))
+    (tmp_path / "cd").mkdir()
+    with open(tmp_path / "cd" / f"{'cd' * 32}.npz", "wb") as f:  # as earlier versions stored every entry
+        np.savez(f, np.ones(2, np.float32))
+    assert np.array_equal(cache.get("cd" * 32)[0], np.ones(2, np.float32))
+    (tmp_path / "ab" / f"{'ab' * 32}.npy").write_bytes(b"\x93NUMPY broken")
+    assert cache.get("ab" * 32) is None  # a corrupt entry is a miss
 
 
 def test_disabled_cache_stores_nothing(tmp_path):

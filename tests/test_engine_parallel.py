@@ -78,3 +78,59 @@ def test_jobs_must_be_positive(tmp_path):
     recipe = recipe_file(tmp_path, manifest(tmp_path / "corpus"), train={"jobs": 0})
     result = invoke("validate", recipe)
     assert result.exit_code == 2 and "train.jobs" in result.output
+
+
+def _write(path, text):
+    path.write_text(text)
+
+
+def _die():
+    os._exit(7)
+
+
+def _no_axes():
+    raise ValueError("no axes")
+
+
+def test_the_drawing_process_draws_the_figures_sent_to_it(tmp_path):
+    from functools import partial
+
+    from sertk.engine.parallel import Drawing
+
+    with Drawing() as drawing:
+        wait = drawing.draw([partial(_write, tmp_path / "a.txt", "a"), partial(_write, tmp_path / "b.txt", "b")])
+        wait()
+        assert (tmp_path / "a.txt").read_text() == "a" and (tmp_path / "b.txt").read_text() == "b"
+        wait = drawing.draw([partial(_write, tmp_path / "c.txt", "c")])  # it serves one batch after another
+        wait()
+    assert (tmp_path / "c.txt").read_text() == "c"
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize("broken, error, text", [
+    (_no_axes, RuntimeError, "no axes"),
+    (_die, SertkError, "exit code 7"),
+])
+def test_a_failing_figure_is_an_error_never_a_hang(broken, error, text):
+    from sertk.engine.parallel import Drawing
+
+    with pytest.raises(error, match=text):
+        with Drawing() as drawing:
+            drawing.draw([broken])()
+    assert not multiprocessing.active_children()
+
+
+def test_a_run_from_the_command_line_never_imports_matplotlib_itself(tmp_path):
+    """The figures are drawn in the drawing process forked at the start of ``sertk run``."""
+    import subprocess
+    import sys
+
+    recipe = recipe_file(tmp_path, manifest(tmp_path / "corpus"), True, output={"dir": str(tmp_path / "runs")})
+    probe = ("import sys\nfrom sertk.cli import main\n"
+             "try:\n    main(['run', sys.argv[1]])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+             "print('matplotlib' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe, str(recipe)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
+    run = next((tmp_path / "runs").iterdir())
+    assert (run / "confusion.png").read_bytes()[:4] == b"\x89PNG" and (run / "fold_scores.png").is_file()

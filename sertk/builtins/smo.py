@@ -21,6 +21,7 @@ def solve_pairs(kernel: np.ndarray, y: np.ndarray, upper: np.ndarray, eps: float
     """
     P, n = y.shape
     rows = np.arange(P)
+    both = np.concatenate([rows, rows])  # rows of i then j, so the pair's two variables move in one call
     pos = y > 0
     alpha = np.zeros((P, n))
     score = np.where(y != 0, y, 0.0)  # −yᵢ∇ᵢ, with ∇ = Qα − 1 (Qᵢₜ = yᵢyₜKᵢₜ) at α = 0
@@ -38,19 +39,20 @@ def solve_pairs(kernel: np.ndarray, y: np.ndarray, upper: np.ndarray, eps: float
         k_i = kernel[rows, i]
         b = m[:, None] - score
         a = diag[rows, i][:, None] + diag - 2.0 * k_i
-        a[a <= 0] = TAU
-        j = np.where(low & (b > 0), -(b * b) / a, np.inf).argmin(axis=1)
+        a = np.where(a > 0, a, TAU)
+        j = np.where(low & (b > 0), (b * b) / a, -np.inf).argmax(axis=1)  # the largest decrease b²/a
         step = np.where(active, b[rows, j] / a[rows, j], 0.0)
-        y_i, y_j = y[rows, i], y[rows, j]
-        alpha_i, alpha_j, upper_i, upper_j = alpha[rows, i], alpha[rows, j], upper[rows, i], upper[rows, j]
+        ij = np.concatenate([i, j])
+        y_ij, alpha_ij, upper_ij = y[both, ij], alpha[both, ij], upper[both, ij]
+        y_i, y_j, alpha_i, alpha_j = y_ij[:P], y_ij[P:], alpha_ij[:P], alpha_ij[P:]
+        upper_i, upper_j = upper_ij[:P], upper_ij[P:]
         total = y_i * alpha_i + y_j * alpha_j
-        new_i = np.clip(alpha_i + y_i * step, 0.0, upper_i)
-        new_j = np.clip(y_j * (total - y_i * new_i), 0.0, upper_j)
-        new_i = _snap(y_i * (total - y_j * new_j), upper_i)
-        new_j = _snap(new_j, upper_j)
-        d_i, d_j = y_i * (new_i - alpha_i), y_j * (new_j - alpha_j)
-        alpha[rows, i], alpha[rows, j] = new_i, new_j
-        score -= d_i[:, None] * k_i + d_j[:, None] * kernel[rows, j]
+        new_i = np.minimum(np.maximum(alpha_i + y_i * step, 0.0), upper_i)  # clipped to the box
+        new_j = np.minimum(np.maximum(y_j * (total - y_i * new_i), 0.0), upper_j)
+        new = _snap(np.concatenate([y_i * (total - y_j * new_j), new_j]), upper_ij)
+        change = y_ij * (new - alpha_ij)
+        alpha[both, ij] = new
+        score -= change[:P, None] * k_i + change[P:, None] * kernel[rows, j]
     return alpha, _rho(y, -y * score, alpha, upper)
 
 

@@ -86,7 +86,8 @@ class LinearSVM(EstimatorModel):
             confidence[:, b] += decision[:, k]
             confidence[:, a] -= decision[:, k]
         scores = votes + confidence / (3 * (np.abs(confidence) + 1))
-        absent = np.setdiff1d(np.arange(n_classes), self.pairs)
+        absent = np.ones(n_classes, dtype=bool)  # (np.setdiff1d would import numpy.ma: 0.1 s per process)
+        absent[self.pairs.ravel()] = False
         scores[:, absent] = scores.min(axis=1, keepdims=True) - 1.0  # classes absent from training never win
         return {self.heads[0].name: scores}
 

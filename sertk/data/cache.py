@@ -104,17 +104,29 @@ class FeatureCache:
         if self.root is None:
             return None
         try:
+            with open(self._path(key, ".npy"), "rb") as f:
+                return [np.lib.format.read_array(f, allow_pickle=False)]
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, EOFError):
+            return None
+        try:
             with np.load(self._path(key), allow_pickle=False) as stored:
                 return [stored[f"arr_{i}"] for i in range(len(stored.files))]
         except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
             return None
 
     def put(self, key: str, arrays: list[np.ndarray]) -> None:
-        """Store ``arrays`` under ``key`` (atomically; no-op when disabled)."""
+        """Store ``arrays`` under ``key`` (atomically; no-op when disabled): one array as
+        ``.npy`` (read about twice as fast), several as ``.npz``."""
         if self.root is None:
             return
-        with atomic_path(self._path(key)) as tmp, open(tmp, "wb") as f:
-            np.savez(f, *arrays)
+        single = len(arrays) == 1
+        with atomic_path(self._path(key, ".npy" if single else ".npz")) as tmp, open(tmp, "wb") as f:
+            if single:
+                np.save(f, arrays[0], allow_pickle=False)
+            else:
+                np.savez(f, *arrays)
 
     def recording(self, key: Optional[str]) -> Optional[Recording]:
         """The indexed audio of a :func:`recording_key`, or None when unknown, disabled or unreadable."""

@@ -30,9 +30,18 @@ def _stats(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.maximum(np.sqrt(np.einsum("ij,ij->j", centred, centred) / len(rows)), STD_FLOOR)
 
 
-def _apply(arrays: list[np.ndarray], mean: np.ndarray, std: np.ndarray) -> list[np.ndarray]:
-    if len(arrays) > 1 and all(a.shape == arrays[0].shape for a in arrays):  # e.g. functionals: one pass
-        return list(((np.stack(arrays) - mean) / std).astype(np.float32))
+def _apply(arrays: list[np.ndarray], mean: np.ndarray, std: np.ndarray, block: int = 32) -> list[np.ndarray]:
+    """(a − mean) / std in float64, stored as float32; equal-shaped arrays (e.g. functionals)
+    as rows of one matrix, ``block`` rows at a time so the float64 work stays in cache."""
+    if len(arrays) > 1 and all(a.shape == arrays[0].shape for a in arrays):
+        out = np.empty((len(arrays), *arrays[0].shape), dtype=np.float32)
+        work = np.empty((min(block, len(arrays)), *arrays[0].shape))
+        for start in range(0, len(arrays), block):
+            part = work[:len(arrays[start:start + block])]
+            np.subtract(np.stack(arrays[start:start + block]), mean, out=part)
+            np.divide(part, std, out=part)
+            out[start:start + len(part)] = part
+        return list(out)
     return [((a - mean) / std).astype(np.float32) for a in arrays]
 
 

@@ -1,5 +1,5 @@
 """Work in forked worker processes: folds trained at the same time (``train.jobs``), and a
-run's figures drawn while its tables are computed.
+run's figures drawn while its tables are computed (:class:`Drawing`).
 
 The workers are forked before any of them starts work, so they share the
 parent's extracted features and registry without copying or pickling them; each
@@ -9,6 +9,7 @@ workers ignore Ctrl-C, which the parent handles by stopping them.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import pickle
 import queue
@@ -23,6 +24,8 @@ from ..errors import SertkError
 from ..progress import Silent
 
 _WORK: Optional[Callable[[int, Any], Any]] = None  # what the forked workers call, set just before they fork
+FOLD_ADVICE = "with train.jobs above 1, run again with train.jobs: 1"
+FIGURE_ADVICE = "the figures were not drawn; the tables and metrics.json are written"
 
 
 class RecordedLog(Silent):
@@ -67,8 +70,8 @@ class ForkedPool:
     ``work(i, log)`` for the indices given to :meth:`results`; stopped on leaving it
     early (an error or Ctrl-C), joined otherwise.  Fork before starting threads."""
 
-    def __init__(self, work: Callable[[int, Any], Any], jobs: int) -> None:
-        self.work, self.jobs = work, jobs
+    def __init__(self, work: Callable[[int, Any], Any], jobs: int, advice: str = FOLD_ADVICE) -> None:
+        self.work, self.jobs, self.advice = work, jobs, advice
         self._context = multiprocessing.get_context("fork")
         self._tasks, self._results = self._context.SimpleQueue(), self._context.Queue()
         self._workers: list = []
@@ -99,17 +102,84 @@ class ForkedPool:
     def results(self, count: int) -> Iterator[tuple[int, Any, list[str]]]:
         """Start ``work(i, log)`` for ``i`` in ``range(count)`` now; iterate to get
         ``(i, result, log lines)`` as each finishes."""
+        return map(_checked, self.messages(count))
+
+    def messages(self, count: int) -> Iterator[tuple]:
+        """:meth:`results` as ``(i, result, log lines, error)``, an error not raised here."""
         for i in range(count):
             self._tasks.put(i)
-        return self._collect(count)
+        return (_next(self._results, self._workers, self.advice) for _ in range(count))
 
-    def _collect(self, count: int) -> Iterator[tuple[int, Any, list[str]]]:
-        for _ in range(count):
-            index, result, lines, error = _next(self._results, self._workers)
-            if error is not None:
-                user_error, message = error
-                raise SertkError(message) if user_error else RuntimeError(f"in a worker process:\n{message}")
-            yield index, result, lines
+
+def _checked(message: tuple) -> tuple[int, Any, list[str]]:
+    """A worker's ``(index, result, lines)``, or its error raised here."""
+    index, result, lines, error = message
+    if error is not None:
+        user_error, text = error
+        raise SertkError(text) if user_error else RuntimeError(f"in a worker process:\n{text}")
+    return index, result, lines
+
+
+class Drawing:
+    """A process forked on entering the ``with`` block that imports matplotlib at once, on a
+    core the run leaves idle while it reads its data, and later draws the run's figures
+    (:meth:`draw`), two at a time in processes of its own.  The run itself then never
+    imports matplotlib.  Stopped on leaving the block."""
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("fork")
+        self._jobs, self._replies = self._context.SimpleQueue(), self._context.Queue()
+        # not daemonic, so that it may fork the processes that draw; the with block ends it
+        self._process = self._context.Process(target=_draw_figures, args=(self._jobs, self._replies))
+
+    def __enter__(self) -> "Drawing":
+        self._process.start()
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        if kind is None and self._process.is_alive():
+            self._jobs.put(None)
+            self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+
+    def draw(self, figures: list[Callable[[], Any]]) -> Callable[[], None]:
+        """Start drawing ``figures`` (picklable calls); returns the call that waits for them
+        and raises the first failure."""
+        self._jobs.put(figures)
+        return lambda: _checked(_next(self._replies, [self._process], FIGURE_ADVICE))
+
+
+@contextlib.contextmanager
+def drawing_process() -> Iterator[Optional[Drawing]]:
+    """A :class:`Drawing` for the ``with`` block, or None where processes cannot be forked
+    or under torchrun (whose rank 0 draws at the end)."""
+    from . import distributed
+
+    if distributed.launched() is not None or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    with Drawing() as drawing:
+        yield drawing
+
+
+def _draw_figures(jobs, replies) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _own_std_streams()
+    from ..figures import warm_up
+
+    warm_up()
+    for figures in iter(jobs.get, None):
+        try:
+            with ForkedPool(lambda i, _: figures[i](), min(2, len(figures)), FIGURE_ADVICE) as pool:
+                errors = [m[3] for m in pool.messages(len(figures)) if m[3] is not None]
+            error = errors[0] if errors else None
+        except SertkError as exc:  # a drawing process that died
+            error = (True, str(exc))
+        replies.put(pickle.dumps((0, None, [], error)))
+    replies.close()
+    replies.join_thread()
 
 
 class InProcess:
@@ -129,7 +199,7 @@ class InProcess:
         return ((i, self.work(i, self.progress), []) for i in range(count))
 
 
-def _next(results, workers) -> tuple:
+def _next(results, workers, advice: str = FOLD_ADVICE) -> tuple:
     while True:
         try:
             return pickle.loads(results.get(timeout=0.5))
@@ -137,4 +207,4 @@ def _next(results, workers) -> tuple:
             dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
             if dead:
                 raise SertkError(f"a worker process ended unexpectedly (exit code {dead[0]}; out of memory?); "
-                                 f"with train.jobs above 1, run again with train.jobs: 1") from None
+                                 f"{advice}") from None

@@ -26,11 +26,9 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: PathLike, title
     from matplotlib.figure import Figure
 
     values = row_percent(cm) if percent else np.asarray(cm, dtype=float)
-    size = 1.2 + 0.6 * len(classes)
-    fig = Figure(figsize=(size + 1, size))
-    ax = fig.add_subplot()
+    fig, ax, bar = _confusion_layout(len(classes), max(map(len, classes), default=1), bool(title))
     image = ax.imshow(values, cmap="Blues", vmin=0, vmax=100 if percent else max(values.max(), 1))
-    fig.colorbar(image, ax=ax, label="% of true class" if percent else "utterances")
+    fig.colorbar(image, cax=bar, label="% of true class" if percent else "utterances")
     ax.set_xticks(range(len(classes)), labels=list(classes), rotation=45, ha="right")
     ax.set_yticks(range(len(classes)), labels=list(classes))
     ax.set_xlabel("predicted")
@@ -41,7 +39,23 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: PathLike, title
     for (i, j), value in np.ndenumerate(values):
         ax.text(j, i, f"{value:.1f}" if percent else f"{int(value)}", ha="center", va="center", fontsize=8,
                 color="white" if value > threshold else "black")
-    save_figure(fig, path, dpi=120, tight=True)
+    save_figure(fig, path, dpi=120)
+
+
+def _confusion_layout(n: int, longest_label: int, titled: bool):
+    """Figure, matrix axes and colour-bar axes with margins sized from the class names, so
+    the figure is drawn once (a tight bounding box would draw it twice)."""
+    from matplotlib.figure import Figure
+
+    cell, label = 0.6, 0.08 * longest_label  # inches; a 10-pt tick label is about 0.08 in per letter
+    left, bottom = 0.55 + label, 0.55 + 0.71 * label  # x labels are turned 45°
+    top, right = 0.45 if titled else 0.15, 1.2
+    side = n * cell
+    width, height = left + side + right, bottom + side + top
+    fig = Figure(figsize=(width, height))
+    ax = fig.add_axes((left / width, bottom / height, side / width, side / height))
+    bar = fig.add_axes(((left + side + 0.2) / width, bottom / height, 0.2 / width, side / height))
+    return fig, ax, bar
 
 
 def plot_curves(histories: Sequence[Union[History, Mapping[str, Any]]], path: PathLike,
@@ -101,8 +115,14 @@ def fold_scores_figure(summary: Mapping[str, Any]):
 
     heads = [(name, h) for name, h in summary["heads"].items() if h.get("folds")]
     folds = list(summary["folds"])
-    fig = Figure(figsize=(max(6.0, 0.5 * len(folds) + 3), 2.8 * max(len(heads), 1)))
-    axes = fig.subplots(max(len(heads), 1), 1, squeeze=False)[:, 0]
+    # margins in inches, sized from the fold names, so the figure is drawn once
+    panel, width = 2.8, max(6.0, 0.5 * len(folds) + 3)
+    top, bottom, left, right = 0.35, 0.35 + 0.046 * max(map(len, folds), default=1), 0.7, 0.8
+    fig = Figure(figsize=(width, panel * max(len(heads), 1)))
+    height = fig.get_figheight()
+    axes = [fig.add_axes((left / width, (height - (k + 1) * panel + bottom) / height,
+                          (width - left - right) / width, (panel - top - bottom) / height))
+            for k in range(len(heads))]
     for ax, (name, h) in zip(axes, heads):
         metrics = list(h["pooled"])
         width = 0.8 / max(len(metrics), 1)
@@ -118,7 +138,7 @@ def fold_scores_figure(summary: Mapping[str, Any]):
 
 def plot_fold_scores(summary: Mapping[str, Any], path: PathLike) -> None:
     """:func:`fold_scores_figure` saved as a PNG (the size report.html shows it at)."""
-    save_figure(fold_scores_figure(summary), path, dpi=100, tight=True)
+    save_figure(fold_scores_figure(summary), path, dpi=100)
 
 
 def fold_curves_figure(histories: Mapping[str, Mapping[str, Any]]):

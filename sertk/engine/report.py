@@ -8,9 +8,10 @@ the greedy CTC decodings.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from ..atomic import write_json, write_text
 from ..data.targets import maskable, present
 from ..interfaces import Head
 from .layout import RunLayout
+
+if TYPE_CHECKING:
+    from .parallel import Drawing
 
 
 def units(outcomes, head: Head) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -234,16 +238,13 @@ def write_confusion_csv(path, cm: np.ndarray, classes: Sequence[str]) -> None:
 
 
 def write_reports(layout: RunLayout, heads: Sequence[Head], outcomes, metrics_by_kind: dict, seed: int,
-                  protocol: Optional[dict] = None) -> dict:
-    """Every result file of a run; returns the metrics summary.  The figures are drawn in a
-    forked process while the tables and bootstrap intervals are computed here.
-    ``protocol`` (:func:`~sertk.engine.protocol_labels.protocol_labels`) goes into metrics.json."""
-    from .parallel import ForkedPool
-
+                  protocol: Optional[dict] = None, drawing: Optional["Drawing"] = None) -> dict:
+    """Every result file of a run; returns the metrics summary.  The figures are drawn in
+    ``drawing`` (else in processes forked here) while the tables and bootstrap intervals are
+    computed.  ``protocol`` (:func:`~sertk.engine.protocol_labels.protocol_labels`) goes into
+    metrics.json."""
     scores = {h.name: head_scores(h, outcomes, metrics_by_kind.get(h.kind, [])) for h in heads}
-    figures = _figures(layout, heads, outcomes, scores)
-    with ForkedPool(lambda i, _: figures[i](), jobs=min(2, len(figures))) as drawing:
-        drawn = drawing.results(len(figures))
+    with _drawn(_figures(layout, heads, outcomes, scores), drawing):
         summary: dict[str, Any] = {"folds": [o.name for o in outcomes], "heads": {}}
         for h in heads:
             summary["heads"][h.name] = head_summary(h, outcomes, metrics_by_kind.get(h.kind, []), seed,
@@ -262,8 +263,27 @@ def write_reports(layout: RunLayout, heads: Sequence[Head], outcomes, metrics_by
         if any(o.times for o in outcomes):
             write_frames(layout.frames, heads, outcomes)
         write_json(layout.metrics, summary)
-        list(drawn)
     return summary
+
+
+@contextlib.contextmanager
+def _drawn(figures: list, drawing: Optional["Drawing"]) -> Iterator[None]:
+    """Draw ``figures`` while the block runs (in ``drawing``, else in processes forked here,
+    matplotlib imported first); wait for them at its end."""
+    if drawing is not None:
+        wait = drawing.draw(figures)
+        yield
+        wait()
+        return
+    from ..figures import loaded
+    from .parallel import FIGURE_ADVICE, ForkedPool
+
+    if figures:
+        loaded()  # matplotlib fully imported before the drawing processes fork
+    with ForkedPool(lambda i, _: figures[i](), min(2, len(figures)), FIGURE_ADVICE) as pool:
+        drawn = pool.results(len(figures))
+        yield
+        list(drawn)
 
 
 def _figures(layout: RunLayout, heads: Sequence[Head], outcomes, scores: dict) -> list:
@@ -271,7 +291,6 @@ def _figures(layout: RunLayout, heads: Sequence[Head], outcomes, scores: dict) -
     confusion matrices, contours, learning curves."""
     from functools import partial
 
-    from ..figures import loaded
     from .plots import plot_confusion, plot_contours, plot_curves, plot_fold_scores
 
     per_fold = {"folds": [o.name for o in outcomes],
@@ -287,6 +306,4 @@ def _figures(layout: RunLayout, heads: Sequence[Head], outcomes, scores: dict) -
     histories = {o.name: o.history for o in outcomes if o.history}
     if histories:
         figures.append(partial(plot_curves, list(histories.values()), layout.learning_curves, names=list(histories)))
-    if figures:
-        loaded()  # matplotlib fully imported before the drawing process forks
     return figures

@@ -20,9 +20,11 @@ from .components import build_model
 from .experiment import (Data, class_counts, expected_counts, feature_cache, label_counts, load_utterances,
                          prepare_data, usable)
 from .layout import RunLayout, fold_name
-from .parallel import ForkedPool, InProcess
+from .parallel import Drawing, ForkedPool, InProcess
 from .preflight import preflight
 from .rundir import create_run_dir, write_provenance
+from .scoring import aggregate_segments
+from .session import FitSession  # (imported before fold workers fork, so each need not)
 
 
 @dataclass
@@ -107,9 +109,6 @@ def run_fold(recipe: Recipe, registry: Registry, data: Data, fold: Fold, heads: 
              metrics_by_kind: dict[str, Any], progress: Progress, layout: RunLayout, repeat: int = 0,
              name: Optional[str] = None) -> FoldOutcome:
     """Train a fold's model with the recipe's strategy and predict its test part."""
-    from .scoring import aggregate_segments
-    from .session import FitSession
-
     name = name or fold.name
     train = dataclasses.replace(recipe.train, seed=recipe.train.seed + repeat)
     session = FitSession(recipe, registry, data, fold, heads, metrics_by_kind, progress, train)
@@ -164,14 +163,15 @@ def fold_jobs(recipe: Recipe, model, world, tasks: int, progress: Progress) -> i
 
 
 def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progress: Progress = Silent(),
-               out_dir: Optional[str] = None) -> RunResult:
-    """Everything ``sertk run`` does, returning the results and the run directory.
+               out_dir: Optional[str] = None, drawing: Optional[Drawing] = None) -> RunResult:
+    """Everything ``sertk run`` does, returning the results and the run directory; the
+    report's figures are drawn in ``drawing`` (:func:`~sertk.engine.parallel.drawing_process`)
+    when given, else in processes forked at the end.
 
     Under ``torchrun`` every rank runs this (:mod:`sertk.engine.distributed`): rank 0
     extracts features first and writes the run directory; the others work in a
     temporary one, removed at the end, and return no metrics.
     """
-    from ..figures import preload
     from ..estimator import EstimatorModel
     from . import distributed
     from .protocol_labels import protocol_labels
@@ -251,7 +251,6 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
 
     outcomes: list[FoldOutcome] = [None] * len(tasks)  # type: ignore[list-item]
     with ForkedPool(train, jobs) if jobs > 1 else InProcess(train, progress) as pool:
-        preload()  # the reports' figures need matplotlib: import it while the folds train (after any fork)
         with progress.task("Folds", total=len(tasks)) as task:
             for i, (outcome, seconds), lines in pool.results(len(tasks)):
                 for line in lines:
@@ -265,7 +264,7 @@ def run_recipe(recipe: Recipe, registry: Registry, plugins: Sequence = (), progr
         shutil.rmtree(layout.dir, ignore_errors=True)
         return RunResult(layout.dir, heads, {}, outcomes)
     summary = write_reports(layout, heads, outcomes, by_kind, seed=recipe.train.seed,
-                            protocol=protocol_labels(resolved(recipe), registry))
+                            protocol=protocol_labels(resolved(recipe), registry), drawing=drawing)
     result = RunResult(layout.dir, heads, summary, outcomes)
     layout.unfinished.unlink()
     run_analyzers(recipe, registry, layout.dir, progress)
