@@ -59,7 +59,7 @@ class _SameConv(torch.autograd.Function):
         batch, steps, channels = x.shape
         kernel = weight.shape[2]
         before, after = same_margins(kernel)
-        grad = grad.contiguous().view(-1, weight.shape[0])
+        grad = grad.to(x.dtype).contiguous().view(-1, weight.shape[0])  # lower precision under autocast
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
             flipped = weight.flip(2).transpose(0, 1).unsqueeze(2)  # (C, O, 1, k)

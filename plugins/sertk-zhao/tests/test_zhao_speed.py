@@ -53,6 +53,22 @@ def test_sequence_block_matches_the_paper_order_on_the_transposed_input(steps, k
     torch.testing.assert_close(var, block.norm.running_var)
 
 
+def test_sequence_blocks_train_under_autocast():
+    """Mixed precision (bfloat16 on the CPU, as float16/bfloat16 on a GPU): the custom
+    backward gets a lower-precision gradient and still gives float32 gradients close to
+    full precision's."""
+    torch.manual_seed(0)
+    block = SequenceLFLB(4, 6, 3, 2).train()
+    x = torch.randn(2, 40, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = block(x).float().pow(2).sum()
+    low = torch.autograd.grad(loss, list(block.parameters()))  # backward outside autocast, as trainers do
+    full = torch.autograd.grad(block(x).pow(2).sum(), list(block.parameters()))
+    for got, want in zip(low, full):
+        assert got.dtype == torch.float32
+        torch.testing.assert_close(got, want, rtol=0.1, atol=0.5)
+
+
 def test_1d_network_evaluates_like_the_paper_order_blocks():
     torch.manual_seed(0)
     model = CNN1DLSTM({"raw": FeatureInfo("raw", 1, "frame", 16000.0)}, LABELS, filters=[4, 4, 8, 8],
