@@ -4,7 +4,6 @@ matplotlib is imported on first use, so importing this module stays cheap.
 """
 from __future__ import annotations
 
-import importlib
 import io
 import sys
 
@@ -19,12 +18,6 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def loaded() -> None:
-    """Import matplotlib's figure module here (done before forking processes that draw, so
-    that each need not import it)."""
-    importlib.import_module("matplotlib.figure")
 
 
 def warm_up() -> None:

@@ -37,8 +37,9 @@ def _apply(arrays: list[np.ndarray], mean: np.ndarray, std: np.ndarray, block: i
         out = np.empty((len(arrays), *arrays[0].shape), dtype=np.float32)
         work = np.empty((min(block, len(arrays)), *arrays[0].shape))
         for start in range(0, len(arrays), block):
-            part = work[:len(arrays[start:start + block])]
-            np.subtract(np.stack(arrays[start:start + block]), mean, out=part)
+            rows = np.stack(arrays[start:start + block])
+            part = work[:len(rows)]
+            np.subtract(rows, mean, out=part)
             np.divide(part, std, out=part)
             out[start:start + len(part)] = part
         return list(out)

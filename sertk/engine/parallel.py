@@ -164,15 +164,25 @@ def drawing_process() -> Iterator[Optional[Drawing]]:
         yield drawing
 
 
+def figure_pool(figures: list[Callable[[], Any]]) -> ForkedPool:
+    """A :class:`ForkedPool` drawing ``figures`` two at a time; matplotlib is loaded and warmed
+    up here first (:func:`~sertk.figures.warm_up`), so that no drawing process loads it again."""
+    from ..figures import warm_up
+
+    if figures:
+        warm_up()
+    return ForkedPool(lambda i, _: figures[i](), min(2, len(figures)), FIGURE_ADVICE)
+
+
 def _draw_figures(jobs, replies) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _own_std_streams()
     from ..figures import warm_up
 
-    warm_up()
+    warm_up()  # at once, on a core the run leaves idle
     for figures in iter(jobs.get, None):
         try:
-            with ForkedPool(lambda i, _: figures[i](), min(2, len(figures)), FIGURE_ADVICE) as pool:
+            with figure_pool(figures) as pool:
                 errors = [m[3] for m in pool.messages(len(figures)) if m[3] is not None]
             error = errors[0] if errors else None
         except SertkError as exc:  # a drawing process that died

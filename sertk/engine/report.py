@@ -269,18 +269,15 @@ def write_reports(layout: RunLayout, heads: Sequence[Head], outcomes, metrics_by
 @contextlib.contextmanager
 def _drawn(figures: list, drawing: Optional["Drawing"]) -> Iterator[None]:
     """Draw ``figures`` while the block runs (in ``drawing``, else in processes forked here,
-    matplotlib imported first); wait for them at its end."""
+    :func:`~sertk.engine.parallel.figure_pool`); wait for them at its end."""
     if drawing is not None:
         wait = drawing.draw(figures)
         yield
         wait()
         return
-    from ..figures import loaded
-    from .parallel import FIGURE_ADVICE, ForkedPool
+    from .parallel import figure_pool
 
-    if figures:
-        loaded()  # matplotlib fully imported before the drawing processes fork
-    with ForkedPool(lambda i, _: figures[i](), min(2, len(figures)), FIGURE_ADVICE) as pool:
+    with figure_pool(figures) as pool:
         drawn = pool.results(len(figures))
         yield
         list(drawn)
